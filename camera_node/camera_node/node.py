@@ -1,8 +1,456 @@
-"""Placeholder, replaced below."""
+"""The camera node: topics, static TF, parameters and the Viam services of one camera.
+
+Threads: the capture thread (:mod:`camera_node.capture`) reads frame sets from the driver
+and leaves the newest in a one-element slot; the publish thread takes it and publishes
+every stream with one stamp; the executor thread only answers services and parameters,
+so they answer whatever the camera does.
+"""
+
+from __future__ import annotations
+
+from array import array
+import math
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+import cv2
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from rcl_interfaces.msg import SetParametersResult
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import TransformStamped
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+from . import geometry, params
+from .capture import CaptureThread, LatestSlot, RateMeter
+from .drivers import CameraProperties, Driver, DriverUnavailableError, FrameSet, Intrinsics
+from .drivers import driver_class, InvalidOptionError
+
+try:  # a real distro has tf2_msgs; ./dev setup builds a stand-in where it is missing
+    from tf2_msgs.msg import TFMessage
+except ImportError:  # pragma: no cover - reported at start
+    TFMessage = None
+
+#: QoS of /tf_static as tf2_ros uses it: reliable, transient local, depth 1
+TF_STATIC_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                           reliability=ReliabilityPolicy.RELIABLE,
+                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def main(args=None):
-    """Run the node."""
-    import rclpy
-    rclpy.init(args=args)
-    print('ok')
+def stamp_msg(stamp_ns: int) -> Time:
+    """builtin_interfaces/Time of a nanosecond timestamp."""
+    return Time(sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+
+
+class ImageStream:
+    """One image topic + its CameraInfo, with a message buffer reused frame after frame."""
+
+    def __init__(self, node: Node, topic: str, info_topic: Optional[str], encoding: str,
+                 frame_id: str, qos: QoSProfile) -> None:
+        overriding = QoSOverridingOptions.with_default_policies()
+        self.topic = topic
+        self.pub = node.create_publisher(Image, topic, qos, qos_overriding_options=overriding)
+        self.info_pub = None
+        if info_topic:
+            self.info_pub = node.create_publisher(CameraInfo, info_topic, qos,
+                                                  qos_overriding_options=overriding)
+        self.encoding = encoding
+        self.frame_id = frame_id
+        self.msg = Image()
+        self.msg.header.frame_id = frame_id
+        self.msg.encoding = encoding
+        self.msg.is_bigendian = 0
+        self.info: Optional[CameraInfo] = None
+        self._view: Optional[np.ndarray] = None
+        self.rate = RateMeter()
+
+    def wanted(self) -> bool:
+        """Whether anyone listens to the image or its CameraInfo."""
+        n = self.pub.get_subscription_count()
+        if self.info_pub is not None:
+            n += self.info_pub.get_subscription_count()
+        return n > 0
+
+    def set_info(self, info: CameraInfo) -> None:
+        """Use info (frame id filled in here) for the CameraInfo of every frame."""
+        info.header.frame_id = self.frame_id
+        self.info = info
+
+    def fill(self, image: np.ndarray, stamp: Time) -> Image:
+        """Copy image into the reused message (one memcpy) and stamp it."""
+        h, w = image.shape[:2]
+        msg = self.msg
+        if self._view is None or self._view.shape != image.shape:
+            msg.height, msg.width = h, w
+            msg.step = int(image.strides[0]) if image.flags.c_contiguous else \
+                w * image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
+            msg.data = array('B', bytes(msg.step * h))
+            self._view = np.frombuffer(msg.data, dtype=image.dtype).reshape(image.shape)
+        np.copyto(self._view, image)
+        msg.header.stamp = stamp
+        return msg
+
+    def publish(self, image: np.ndarray, stamp: Time) -> None:
+        """Publish image and its CameraInfo with the same header."""
+        msg = self.fill(image, stamp)
+        self.pub.publish(msg)
+        if self.info_pub is not None and self.info is not None:
+            self.info.header.stamp = stamp
+            self.info_pub.publish(self.info)
+        self.rate.tick()
+
+
+def camera_info(intr: Intrinsics) -> CameraInfo:
+    """CameraInfo of a mono imager with these intrinsics (R identity, P from K)."""
+    info = CameraInfo()
+    info.width, info.height = int(intr.width), int(intr.height)
+    info.distortion_model = intr.distortion_model or 'plumb_bob'
+    d = [float(x) for x in intr.distortion]
+    if info.distortion_model == 'plumb_bob' and not d:
+        d = [0.0] * 5
+    info.d = d
+    info.k = [float(x) for x in intr.k()]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [float(x) for x in intr.p()]
+    return info
+
+
+class CameraNode(Node):
+    """A camera driver node. Construct, then spin; call :meth:`shutdown` before destroy."""
+
+    def __init__(self, node_name: str = 'camera', **kwargs: Any) -> None:
+        super().__init__(node_name, automatically_declare_parameters_from_overrides=False,
+                         **kwargs)
+        self._specs = {s.name: s for s in params.NODE_PARAMETERS}
+        self.p: Dict[str, Any] = params.declare(self, params.NODE_PARAMETERS)
+        name = self.p['driver']
+        try:
+            cls = driver_class(name)
+        except DriverUnavailableError as exc:
+            self.get_logger().fatal(str(exc))
+            raise
+        self.driver_cls = cls
+        for s in cls.parameters:
+            self._specs[s.name] = s
+        self.driver_options = params.declare(self, cls.parameters)
+        self.p.update(self.driver_options)
+        self.driver: Driver = cls(self.driver_options)
+        self.camera_name = self.p['camera_name']
+        self.frames = {
+            'link': self.camera_name + '_link',
+            'color': self.camera_name + '_color_frame',
+            'color_optical': self.camera_name + '_color_optical_frame',
+            'depth': self.camera_name + '_depth_frame',
+            'depth_optical': self.camera_name + '_depth_optical_frame',
+        }
+        self.qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                              reliability=ReliabilityPolicy.RELIABLE,
+                              durability=DurabilityPolicy.VOLATILE)
+        self.streams: Dict[str, ImageStream] = {}
+        self.compressed_pub = None
+        self.cloud_pub = None
+        self._cloud_msg: Optional[PointCloud2] = None
+        self._cloud_buf: Optional[geometry.CloudBuffer] = None
+        self._cloud_key: Any = None
+        self.cloud_rate = RateMeter()
+        self.props: Optional[CameraProperties] = None
+        self._setup_lock = threading.Lock()
+        self._tf_pub = None
+        self.publish_errors = 0
+        self.published_sets = 0
+        self.closed = False
+
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.slot = LatestSlot()
+        self.capture = CaptureThread(self.driver, self.slot, self.get_logger(),
+                                     on_open=self._on_device_opened,
+                                     read_timeout=float(self.p['read_timeout']),
+                                     max_backoff=float(self.p['reconnect_max_backoff']))
+        self._stop = threading.Event()
+        self._pub_thread = threading.Thread(target=self._publish_loop, name='camera_publish',
+                                            daemon=True)
+        self.extensions: List[Any] = []
+        self._load_extensions()
+        self.capture.start()
+        self._pub_thread.start()
+
+    # -- extensions (services, diagnostics...) ------------------------------------------
+    def _load_extensions(self) -> None:
+        """Attach optional feature modules that take the node (composition)."""
+        try:
+            from .services import ViamServices
+        except ImportError:
+            return
+        self.extensions.append(ViamServices(self))
+
+    # -- device setup -------------------------------------------------------------------
+    def _on_device_opened(self) -> None:
+        """Called by the capture thread after each successful open."""
+        props = self.driver.properties()
+        with self._setup_lock:
+            first = self.props is None
+            self.props = props
+            self._make_streams(props)
+            self._publish_static_tf(props)
+        if first:
+            self._announce(props)
+
+    def _make_streams(self, props: CameraProperties) -> None:
+        f = self.frames
+        if 'color' not in self.streams:
+            self.streams['color'] = ImageStream(self, '~/color/image_raw', '~/color/camera_info',
+                                                'rgb8', f['color_optical'], self.qos)
+            self.compressed_pub = self.create_publisher(
+                CompressedImage, '~/color/image_raw/compressed', self.qos,
+                qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        if props.has_depth and 'depth' not in self.streams:
+            self.streams['depth'] = ImageStream(
+                self, '~/depth/image_rect_raw', '~/depth/camera_info', '16UC1',
+                f['depth_optical'], self.qos)
+            self.streams['aligned_depth'] = ImageStream(
+                self, '~/aligned_depth_to_color/image_raw',
+                '~/aligned_depth_to_color/camera_info', '16UC1', f['color_optical'], self.qos)
+            self.cloud_pub = self.create_publisher(
+                PointCloud2, '~/depth/color/points', self.qos,
+                qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self.streams['color'].set_info(camera_info(props.color))
+        if props.has_depth:
+            self.streams['depth'].set_info(camera_info(props.depth))
+            self.streams['aligned_depth'].set_info(camera_info(props.color))
+        self._cloud_key = None
+
+    def color_intrinsics(self) -> Optional[Intrinsics]:
+        """Intrinsics of the colour imager (after calibration overrides)."""
+        return None if self.props is None else self.props.color
+
+    def static_transforms(self, props: CameraProperties) -> List[TransformStamped]:
+        """The camera's fixed frames (REP-103/105), stamped now."""
+        now = self.get_clock().now().to_msg()
+        f = self.frames
+        out = []
+
+        def tf(parent, child, xyz, q):
+            t = TransformStamped()
+            t.header.stamp = now
+            t.header.frame_id = parent
+            t.child_frame_id = child
+            t.transform.translation.x, t.transform.translation.y, \
+                t.transform.translation.z = (float(v) for v in xyz)
+            r = t.transform.rotation
+            r.x, r.y, r.z, r.w = (float(v) for v in q)
+            out.append(t)
+
+        if self.p['parent_frame']:
+            m = [float(v) for v in self.p['mount_pose']]
+            tf(self.p['parent_frame'], f['link'], m[:3], geometry.quaternion_from_rpy(*m[3:]))
+        color_pos = props.color_to_link
+        color_rot = (0.0, 0.0, 0.0, 1.0)
+        if props.has_depth and props.depth_to_color is not None:
+            # colour pose in the depth optical frame is the inverse of depth->colour
+            r = np.asarray(props.depth_to_color.rotation, dtype=float)
+            t = np.asarray(props.depth_to_color.translation, dtype=float)
+            o = geometry.quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
+            color_pos = tuple(o @ (-r.T @ t))
+            color_rot = geometry.matrix_to_quaternion(o @ r.T @ o.T)
+            tf(f['link'], f['depth'], (0, 0, 0), (0, 0, 0, 1))
+            tf(f['depth'], f['depth_optical'], (0, 0, 0), geometry.OPTICAL_QUATERNION)
+        tf(f['link'], f['color'], color_pos, color_rot)
+        tf(f['color'], f['color_optical'], (0, 0, 0), geometry.OPTICAL_QUATERNION)
+        for ext in self.extensions:
+            out.extend(getattr(ext, 'static_transforms', lambda: [])())
+        return out
+
+    def _publish_static_tf(self, props: CameraProperties) -> None:
+        if TFMessage is None:
+            self.get_logger().warning('tf2_msgs is not available: no static TF published')
+            return
+        if self._tf_pub is None:
+            self._tf_pub = self.create_publisher(TFMessage, '/tf_static', TF_STATIC_QOS)
+        self._tf_pub.publish(TFMessage(transforms=self.static_transforms(props)))
+
+    def republish_static_tf(self) -> None:
+        """Publish the static TF again (after geometries or mount changes)."""
+        if self.props is not None:
+            with self._setup_lock:
+                self._publish_static_tf(self.props)
+
+    def _announce(self, props: CameraProperties) -> None:
+        c = props.color
+        topics = sorted({self.resolve_topic_name(s.topic) for s in self.streams.values()})
+        if self.cloud_pub is not None:
+            topics.append(self.cloud_pub.topic_name)
+        if self.compressed_pub is not None:
+            topics.append(self.compressed_pub.topic_name)
+        depth = ('depth %dx%d' % (props.depth.width, props.depth.height)
+                 if props.has_depth else 'no depth')
+        self.get_logger().info(
+            'camera %r: driver %s (%s %s), colour %dx%d, %s, %.1f fps, intrinsics from %s; '
+            'publishing %s; frames %s' % (
+                self.camera_name, self.driver.name, props.model or '?', props.serial or '',
+                c.width, c.height, depth, props.fps, props.intrinsics_source,
+                ', '.join(topics), self.frames['link']))
+
+    # -- publishing ---------------------------------------------------------------------
+    def _publish_loop(self) -> None:
+        while not self._stop.is_set():
+            fs = self.slot.get(0.5)
+            if fs is None or self.closed:
+                continue
+            try:
+                self.publish_frame_set(fs)
+            except Exception as exc:  # publish() raises under back-pressure; keep going
+                self.publish_errors += 1
+                if self.publish_errors in (1, 10) or self.publish_errors % 1000 == 0:
+                    self.get_logger().warning('publishing failed (%d times): %s'
+                                              % (self.publish_errors, exc))
+
+    def publish_frame_set(self, fs: FrameSet) -> None:
+        """Publish every stream of one frame set with the same stamp."""
+        with self._setup_lock:
+            stamp = stamp_msg(fs.stamp_ns)
+            color = self.streams.get('color')
+            if color is not None and color.wanted():
+                color.publish(fs.color, stamp)
+            if (self.compressed_pub is not None and self.p['publish_compressed']
+                    and self.compressed_pub.get_subscription_count() > 0):
+                self._publish_compressed(fs, stamp)
+            depth = self.streams.get('depth')
+            if depth is not None and fs.depth is not None and depth.wanted():
+                depth.publish(fs.depth, stamp)
+            aligned = self.streams.get('aligned_depth')
+            if (aligned is not None and fs.aligned_depth is not None
+                    and self.p['publish_aligned_depth'] and aligned.wanted()):
+                aligned.publish(fs.aligned_depth, stamp)
+            if (self.cloud_pub is not None and fs.aligned_depth is not None
+                    and self.p['publish_cloud'] and self.cloud_pub.get_subscription_count()):
+                self.cloud_pub.publish(self.build_cloud(fs, stamp))
+                self.cloud_rate.tick()
+            self.published_sets += 1
+
+    def _publish_compressed(self, fs: FrameSet, stamp: Time) -> None:
+        bgr = cv2.cvtColor(fs.color, cv2.COLOR_RGB2BGR)
+        ok, buf = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY,
+                                             int(self.p['jpeg_quality'])])
+        if not ok:
+            return
+        msg = CompressedImage()
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.frames['color_optical']
+        msg.format = 'rgb8; jpeg compressed bgr8'
+        msg.data = buf.tobytes()
+        self.compressed_pub.publish(msg)
+
+    def build_cloud(self, fs: FrameSet, stamp: Time) -> PointCloud2:
+        """XYZRGB cloud of a frame set in the colour optical frame (reused buffer)."""
+        intr = self.props.color
+        dec = int(self.p['cloud_decimation'])
+        key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, dec)
+        if self._cloud_key != key:
+            rays = geometry.RayTable(intr, dec)
+            msg = PointCloud2()
+            msg.header.frame_id = self.frames['color_optical']
+            msg.height, msg.width = rays.height, rays.width
+            msg.fields = geometry.point_fields()
+            msg.is_bigendian = False
+            msg.point_step = geometry.POINT_STEP
+            msg.row_step = geometry.POINT_STEP * rays.width
+            msg.data = array('B', bytes(rays.width * rays.height * geometry.POINT_STEP))
+            self._cloud_buf = geometry.CloudBuffer(rays, msg.data)
+            self._cloud_msg = msg
+            self._cloud_key = key
+        buf = self._cloud_buf
+        msg = self._cloud_msg
+        valid = buf.fill(fs.aligned_depth, fs.color)
+        msg.header.stamp = stamp
+        if self.p['cloud_dense']:
+            dense = PointCloud2()
+            dense.header = msg.header
+            dense.fields = msg.fields
+            dense.height, dense.width = 1, valid
+            dense.point_step = geometry.POINT_STEP
+            dense.row_step = geometry.POINT_STEP * valid
+            dense.is_dense = True
+            dense.data = buf.dense_bytes()
+            return dense
+        msg.is_dense = valid == msg.width * msg.height
+        return msg
+
+    # -- parameters ---------------------------------------------------------------------
+    def _on_set_parameters(self, changes) -> SetParametersResult:
+        for prm in changes:
+            spec = self._specs.get(prm.name)
+            if spec is None:
+                continue  # qos_overrides.* and other declared parameters
+            reason = params.validate(spec, prm.value)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        for prm in changes:
+            spec = self._specs.get(prm.name)
+            if spec is None or spec.read_only:
+                continue
+            if prm.name in self.driver_options:
+                try:
+                    self.driver.set_option(prm.name, prm.value)
+                except InvalidOptionError as exc:
+                    return SetParametersResult(successful=False, reason=str(exc))
+                except Exception as exc:
+                    return SetParametersResult(
+                        successful=False, reason='%s: %s' % (type(exc).__name__, exc))
+                self.driver_options[prm.name] = prm.value
+            self.p[prm.name] = prm.value
+        return SetParametersResult(successful=True)
+
+    # -- life cycle ---------------------------------------------------------------------
+    def close_device(self) -> None:
+        """Stop capture and release the device (Viam Close); services then refuse."""
+        if self.closed:
+            return
+        self.closed = True
+        self.capture.stop()
+
+    def shutdown(self) -> None:
+        """Stop every thread and release the device. Idempotent."""
+        self._stop.set()
+        self.close_device()
+        self.slot.close()
+        if self._pub_thread.is_alive() and threading.current_thread() is not self._pub_thread:
+            self._pub_thread.join(5.0)
+        for ext in self.extensions:
+            close = getattr(ext, 'shutdown', None)
+            if close:
+                close()
+
+
+def main(args: Optional[List[str]] = None) -> int:
+    """Entry point of ``ros2 run camera_node camera_node``."""
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    code = 0
+    try:
+        try:
+            node = CameraNode()
+        except DriverUnavailableError:
+            return 2
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            if rclpy.ok():
+                node.get_logger().info('shutting down: stopping capture, closing the device')
+            node.shutdown()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

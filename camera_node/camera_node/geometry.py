@@ -1,0 +1,167 @@
+"""Camera geometry: pinhole rays, depth to points, PointCloud2 packing, frame rotations.
+
+Pure numpy (plus sensor_msgs for the PointCloud2 layout); no rclpy node needed.
+"""
+
+from __future__ import annotations
+
+from array import array
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .drivers.base import Intrinsics
+
+#: quaternion (x, y, z, w) of an optical frame in its imager's body frame:
+#: roll=-pi/2, yaw=-pi/2 (REP-103), so optical z = body x, optical x = body -y.
+OPTICAL_QUATERNION = (-0.5, 0.5, -0.5, 0.5)
+
+#: bytes per point of the clouds this package publishes: x, y, z, rgb as float32
+POINT_STEP = 16
+
+
+def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Project Nx3 points in the optical frame (metres, z forward) to Nx2 pixels (u, v)."""
+    pts = np.asarray(points, dtype=np.float64)
+    z = pts[:, 2]
+    return np.stack([intr.fx * pts[:, 0] / z + intr.cx, intr.fy * pts[:, 1] / z + intr.cy], 1)
+
+
+def deproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Return Nx3 optical-frame points for pixels (u, v) at depths z (metres)."""
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    z = np.asarray(z, dtype=np.float64)
+    return np.stack([(u - intr.cx) / intr.fx * z, (v - intr.cy) / intr.fy * z, z], -1)
+
+
+class RayTable:
+    """Per-column x/z and per-row y/z ratios of a pinhole camera, computed once.
+
+    For depth z at pixel (u, v): x = z * xr[u], y = z * yr[v].
+    """
+
+    def __init__(self, intr: Intrinsics, decimation: int = 1) -> None:
+        d = max(1, int(decimation))
+        self.intrinsics = intr
+        self.decimation = d
+        self.xr = ((np.arange(0, intr.width, d) - intr.cx) / intr.fx).astype(np.float32)
+        self.yr = ((np.arange(0, intr.height, d) - intr.cy) / intr.fy).astype(np.float32)
+        self.width = self.xr.size
+        self.height = self.yr.size
+
+
+def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Tuple[float, ...]:
+    """Quaternion (x, y, z, w) of fixed-axis roll, pitch, yaw (tf2's convention)."""
+    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    return (sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+            cr * cp * cy + sr * sp * sy)
+
+
+def quaternion_to_matrix(q: Tuple[float, float, float, float]) -> np.ndarray:
+    """3x3 rotation matrix of a unit quaternion (x, y, z, w)."""
+    x, y, z, w = q
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def matrix_to_quaternion(r: np.ndarray) -> Tuple[float, float, float, float]:
+    """Unit quaternion (x, y, z, w), w >= 0, of a 3x3 rotation matrix."""
+    m = np.asarray(r, dtype=np.float64)
+    t = m[0, 0] + m[1, 1] + m[2, 2]
+    if t > 0:
+        s = math.sqrt(t + 1.0) * 2
+        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
+    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
+        s = math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
+        q = (s / 4, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
+    elif m[1, 1] > m[2, 2]:
+        s = math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
+        q = ((m[0, 1] + m[1, 0]) / s, s / 4, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
+    else:
+        s = math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
+        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
+    n = math.sqrt(sum(c * c for c in q))
+    q = tuple(c / n for c in q)
+    return q if q[3] >= 0 else tuple(-c for c in q)
+
+
+def optical_to_body(p_optical: np.ndarray) -> np.ndarray:
+    """Express optical-frame vectors (z fwd, x right, y down) in the body frame (REP-103)."""
+    return np.asarray(p_optical) @ quaternion_to_matrix(OPTICAL_QUATERNION).T
+
+
+def pack_rgb_float(rgb: np.ndarray) -> np.ndarray:
+    """Pack HxWx3 (or Nx3) uint8 RGB into float32 whose bytes are B, G, R, 0 (rviz/PCL)."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    out = np.zeros(rgb.shape[:-1] + (4,), dtype=np.uint8)
+    out[..., 0] = rgb[..., 2]
+    out[..., 1] = rgb[..., 1]
+    out[..., 2] = rgb[..., 0]
+    return out.view(np.float32)[..., 0]
+
+
+class CloudBuffer:
+    """A reusable XYZRGB point buffer filled from depth + colour without Python loops.
+
+    The organized layout (height x width x 16 bytes) lives in an ``array('B')`` that can be
+    handed to ``PointCloud2.data`` once and refilled in place for every frame.
+    """
+
+    def __init__(self, rays: RayTable, data: Optional[array] = None) -> None:
+        self.rays = rays
+        n = rays.width * rays.height
+        if data is None:
+            data = array('B', bytes(n * POINT_STEP))
+        if len(data) != n * POINT_STEP:
+            raise ValueError('cloud buffer has %d bytes, %d needed' % (len(data), n * POINT_STEP))
+        self.data = data
+        self._f = np.frombuffer(self.data, dtype=np.float32).reshape(rays.height, rays.width, 4)
+        self._u8 = np.frombuffer(self.data, dtype=np.uint8).reshape(
+            rays.height, rays.width, POINT_STEP)
+        self._z = np.empty((rays.height, rays.width), dtype=np.float32)
+        self._valid = np.empty((rays.height, rays.width), dtype=bool)
+
+    def fill(self, depth_mm: np.ndarray, rgb: Optional[np.ndarray]) -> int:
+        """Fill the organized cloud; invalid (0) depth becomes NaN. Returns valid count."""
+        d = self.rays.decimation
+        if d > 1:
+            depth_mm = depth_mm[::d, ::d]
+            rgb = None if rgb is None else rgb[::d, ::d]
+        z = self._z
+        np.multiply(depth_mm, np.float32(0.001), out=z, casting='unsafe')
+        np.greater(depth_mm, 0, out=self._valid)
+        z[~self._valid] = np.nan
+        f = self._f
+        np.multiply(z, self.rays.xr[None, :], out=f[..., 0])
+        np.multiply(z, self.rays.yr[:, None], out=f[..., 1])
+        f[..., 2] = z
+        if rgb is not None:
+            u8 = self._u8
+            u8[..., 12] = rgb[..., 2]
+            u8[..., 13] = rgb[..., 1]
+            u8[..., 14] = rgb[..., 0]
+        return int(np.count_nonzero(self._valid))
+
+    def dense_bytes(self) -> bytes:
+        """The valid points only, packed back to back (after :meth:`fill`)."""
+        pts = self._u8[self._valid]
+        return pts.tobytes()
+
+    def points(self) -> np.ndarray:
+        """The organized cloud as an HxWx4 float32 view (x, y, z, rgb)."""
+        return self._f
+
+
+def point_fields():
+    """The PointCloud2 fields of a 16-byte x, y, z, rgb point."""
+    from sensor_msgs.msg import PointField
+    return [PointField(name=n, offset=o, datatype=PointField.FLOAT32, count=1)
+            for n, o in (('x', 0), ('y', 4), ('z', 8), ('rgb', 12))]
