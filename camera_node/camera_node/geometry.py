@@ -53,7 +53,7 @@ class RayTable:
 
 
 def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Tuple[float, ...]:
-    """Quaternion (x, y, z, w) of fixed-axis roll, pitch, yaw (tf2's convention)."""
+    """Return the quaternion (x, y, z, w) of fixed-axis roll, pitch, yaw (as tf2)."""
     cr, sr = math.cos(roll / 2), math.sin(roll / 2)
     cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
     cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
@@ -64,7 +64,7 @@ def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Tuple[float, .
 
 
 def quaternion_to_matrix(q: Tuple[float, float, float, float]) -> np.ndarray:
-    """3x3 rotation matrix of a unit quaternion (x, y, z, w)."""
+    """Return the 3x3 rotation matrix of a unit quaternion (x, y, z, w)."""
     x, y, z, w = q
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -73,7 +73,7 @@ def quaternion_to_matrix(q: Tuple[float, float, float, float]) -> np.ndarray:
 
 
 def matrix_to_quaternion(r: np.ndarray) -> Tuple[float, float, float, float]:
-    """Unit quaternion (x, y, z, w), w >= 0, of a 3x3 rotation matrix."""
+    """Return the unit quaternion (x, y, z, w), w >= 0, of a 3x3 rotation matrix."""
     m = np.asarray(r, dtype=np.float64)
     t = m[0, 0] + m[1, 1] + m[2, 2]
     if t > 0:
@@ -151,17 +151,17 @@ class CloudBuffer:
         return int(np.count_nonzero(self._valid))
 
     def dense_bytes(self) -> bytes:
-        """The valid points only, packed back to back (after :meth:`fill`)."""
+        """Return the valid points only, packed back to back (after :meth:`fill`)."""
         pts = self._u8[self._valid]
         return pts.tobytes()
 
     def points(self) -> np.ndarray:
-        """The organized cloud as an HxWx4 float32 view (x, y, z, rgb)."""
+        """Return the organized cloud as an HxWx4 float32 view (x, y, z, rgb)."""
         return self._f
 
 
 def point_fields():
-    """The PointCloud2 fields of a 16-byte x, y, z, rgb point."""
+    """Return the PointCloud2 fields of a 16-byte x, y, z, rgb point."""
     from sensor_msgs.msg import PointField
     return [PointField(name=n, offset=o, datatype=PointField.FLOAT32, count=1)
             for n, o in (('x', 0), ('y', 4), ('z', 8), ('rgb', 12))]

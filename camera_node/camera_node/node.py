@@ -9,10 +9,8 @@ so they answer whatever the camera does.
 from __future__ import annotations
 
 from array import array
-import math
 import sys
 import threading
-import time
 from typing import Any, Dict, List, Optional
 
 import cv2
@@ -43,21 +41,33 @@ TF_STATIC_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 
 
 def stamp_msg(stamp_ns: int) -> Time:
-    """builtin_interfaces/Time of a nanosecond timestamp."""
+    """Convert a nanosecond timestamp to builtin_interfaces/Time."""
     return Time(sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
+
+
+def stream_qos() -> QoSProfile:
+    """Return a fresh QoS profile for one stream publisher: reliable (REP-2003), keep last 1.
+
+    Each publisher gets its own object because qos_overrides.* parameters are applied to
+    the profile in place.
+    """
+    return QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
 
 
 class ImageStream:
     """One image topic + its CameraInfo, with a message buffer reused frame after frame."""
 
     def __init__(self, node: Node, topic: str, info_topic: Optional[str], encoding: str,
-                 frame_id: str, qos: QoSProfile) -> None:
+                 frame_id: str) -> None:
         overriding = QoSOverridingOptions.with_default_policies()
         self.topic = topic
-        self.pub = node.create_publisher(Image, topic, qos, qos_overriding_options=overriding)
+        self.pub = node.create_publisher(Image, topic, stream_qos(),
+                                         qos_overriding_options=overriding)
         self.info_pub = None
         if info_topic:
-            self.info_pub = node.create_publisher(CameraInfo, info_topic, qos,
+            self.info_pub = node.create_publisher(CameraInfo, info_topic, stream_qos(),
                                                   qos_overriding_options=overriding)
         self.encoding = encoding
         self.frame_id = frame_id
@@ -106,7 +116,7 @@ class ImageStream:
 
 
 def camera_info(intr: Intrinsics) -> CameraInfo:
-    """CameraInfo of a mono imager with these intrinsics (R identity, P from K)."""
+    """Build the CameraInfo of a mono imager (R identity, P from K)."""
     info = CameraInfo()
     info.width, info.height = int(intr.width), int(intr.height)
     info.distortion_model = intr.distortion_model or 'plumb_bob'
@@ -148,9 +158,6 @@ class CameraNode(Node):
             'depth': self.camera_name + '_depth_frame',
             'depth_optical': self.camera_name + '_depth_optical_frame',
         }
-        self.qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                              reliability=ReliabilityPolicy.RELIABLE,
-                              durability=DurabilityPolicy.VOLATILE)
         self.streams: Dict[str, ImageStream] = {}
         self.compressed_pub = None
         self.cloud_pub = None
@@ -190,7 +197,7 @@ class CameraNode(Node):
 
     # -- device setup -------------------------------------------------------------------
     def _on_device_opened(self) -> None:
-        """Called by the capture thread after each successful open."""
+        """Set up streams and TF; run by the capture thread after each open."""
         props = self.driver.properties()
         with self._setup_lock:
             first = self.props is None
@@ -204,19 +211,19 @@ class CameraNode(Node):
         f = self.frames
         if 'color' not in self.streams:
             self.streams['color'] = ImageStream(self, '~/color/image_raw', '~/color/camera_info',
-                                                'rgb8', f['color_optical'], self.qos)
+                                                'rgb8', f['color_optical'])
             self.compressed_pub = self.create_publisher(
-                CompressedImage, '~/color/image_raw/compressed', self.qos,
+                CompressedImage, '~/color/image_raw/compressed', stream_qos(),
                 qos_overriding_options=QoSOverridingOptions.with_default_policies())
         if props.has_depth and 'depth' not in self.streams:
             self.streams['depth'] = ImageStream(
                 self, '~/depth/image_rect_raw', '~/depth/camera_info', '16UC1',
-                f['depth_optical'], self.qos)
+                f['depth_optical'])
             self.streams['aligned_depth'] = ImageStream(
                 self, '~/aligned_depth_to_color/image_raw',
-                '~/aligned_depth_to_color/camera_info', '16UC1', f['color_optical'], self.qos)
+                '~/aligned_depth_to_color/camera_info', '16UC1', f['color_optical'])
             self.cloud_pub = self.create_publisher(
-                PointCloud2, '~/depth/color/points', self.qos,
+                PointCloud2, '~/depth/color/points', stream_qos(),
                 qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self.streams['color'].set_info(camera_info(props.color))
         if props.has_depth:
@@ -229,7 +236,7 @@ class CameraNode(Node):
         return None if self.props is None else self.props.color
 
     def static_transforms(self, props: CameraProperties) -> List[TransformStamped]:
-        """The camera's fixed frames (REP-103/105), stamped now."""
+        """Return the camera's fixed frames (REP-103/105), stamped now."""
         now = self.get_clock().now().to_msg()
         f = self.frames
         out = []

@@ -175,10 +175,9 @@ class _View:
         c = center - self.origin
         r = SPHERE_RADIUS * 1.05
         zmin = max(c[2] - r, 0.05)
-        xs = [(c[0] + sx * r) / zmin for sx in (-1, 1)] + [(c[0] + sx * r) / (c[2] + r)
-                                                          for sx in (-1, 1)]
-        ys = [(c[1] + sy * r) / zmin for sy in (-1, 1)] + [(c[1] + sy * r) / (c[2] + r)
-                                                          for sy in (-1, 1)]
+        zmax = c[2] + r
+        xs = [(c[0] + s * r) / z for s in (-1, 1) for z in (zmin, zmax)]
+        ys = [(c[1] + s * r) / z for s in (-1, 1) for z in (zmin, zmax)]
         i = self.intr
         u0 = int(max(0, math.floor(min(xs) * i.fx + i.cx)))
         u1 = int(min(i.width, math.ceil(max(xs) * i.fx + i.cx) + 1))
@@ -311,7 +310,7 @@ class SyntheticDriver(Driver):
             super().set_option(name, value)
 
     def runtime_options(self) -> Dict[str, Any]:
-        """Current values of the runtime options."""
+        """Return the current values of the runtime options."""
         return {'fps': self._fps, 'motion': self._motion}
 
     def commands(self):

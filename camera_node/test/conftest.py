@@ -1,0 +1,189 @@
+"""Shared test fixtures: DDS confined to this machine, node processes, a probe node.
+
+Every test run takes its own ROS_DOMAIN_ID (held by a lock file so parallel runs on one
+machine never share a domain) and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, set before
+rclpy is imported anywhere, so the node processes and the in-test probe see each other
+and nothing outside this machine.
+"""
+
+import fcntl
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+# Import rclpy first: the wheels' bootstrapper may re-execute the interpreter on this first
+# import, and the domain lock below must be taken by the process that stays.
+import rclpy  # noqa: F401
+
+_LOCK_HANDLE = None
+
+
+def _claim_domain() -> int:
+    global _LOCK_HANDLE
+    ids = list(range(20, 200))
+    random.Random(os.getpid()).shuffle(ids)
+    for domain in ids:
+        handle = open('/tmp/camera_node_test_domain_%d.lock' % domain, 'w')
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _LOCK_HANDLE = handle
+        return domain
+    raise RuntimeError('no free ROS_DOMAIN_ID for tests')
+
+
+if 'CAMERA_NODE_TEST_DOMAIN' not in os.environ:
+    os.environ['CAMERA_NODE_TEST_DOMAIN'] = str(_claim_domain())
+os.environ['ROS_DOMAIN_ID'] = os.environ['CAMERA_NODE_TEST_DOMAIN']
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+os.environ.setdefault('DEPTHAI_TELEMETRY', '0')
+os.environ.setdefault('DEPTHAI_LEVEL', 'error')
+
+
+class NodeProcess:
+    """A camera node running in its own process, stopped with SIGINT (or a given signal)."""
+
+    def __init__(self, namespace='test', name='camera', params=None, extra_args=(),
+                 env=None):
+        self.namespace = namespace.strip('/')
+        self.name = name
+        args = [sys.executable, '-m', 'camera_node.node', '--ros-args',
+                '-r', '__ns:=/' + self.namespace, '-r', '__node:=' + name]
+        for key, value in (params or {}).items():
+            args += ['-p', '%s:=%s' % (key, _ros_arg(value))]
+        args += list(extra_args)
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        self.log_path = '/tmp/camera_node_test_%d_%s_%s.log' % (
+            os.getpid(), self.namespace, time.monotonic_ns())
+        self._log = open(self.log_path, 'w+')
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env=full_env)
+        self.returncode = None
+
+    def topic(self, relative):
+        """Full name of a node-relative topic."""
+        return '/%s/%s/%s' % (self.namespace, self.name, relative)
+
+    def output(self):
+        """Everything the process printed so far."""
+        if not self._log.closed:
+            self._log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_output(self, text, timeout=20.0):
+        """Wait until text appears in the output; return whether it did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return True
+            if self.proc.poll() is not None:
+                return text in self.output()
+            time.sleep(0.05)
+        return False
+
+    def stop(self, sig=signal.SIGINT, timeout=15.0):
+        """Send sig, wait, and return the exit code (kill after timeout)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.returncode = self.proc.returncode
+        self._log.close()
+        return self.returncode
+
+
+def _ros_arg(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, (list, tuple)):
+        return '[' + ','.join(_ros_arg(v) for v in value) + ']'
+    return str(value)
+
+
+@pytest.fixture
+def start_node():
+    """Start camera node processes; all are stopped at the end of the test."""
+    procs = []
+
+    def start(**kwargs):
+        p = NodeProcess(**kwargs)
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        p.stop()
+
+
+@pytest.fixture(scope='module')
+def rclpy_context():
+    """Initialise rclpy once per test module."""
+    rclpy.init()
+    yield rclpy
+    rclpy.try_shutdown()
+
+
+@pytest.fixture
+def probe(rclpy_context):
+    """A plain node in the test process, with helpers to wait for messages."""
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    node = Node('probe_%d' % random.randint(0, 1 << 30))
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    node.executor_for_test = executor
+    yield Probe(node, executor)
+    executor.remove_node(node)
+    node.destroy_node()
+
+
+class Probe:
+    """Subscribe, spin and call services from the test process."""
+
+    def __init__(self, node, executor):
+        self.node = node
+        self.executor = executor
+
+    def spin_until(self, predicate, timeout):
+        """Spin until predicate() is true or timeout seconds pass; return predicate()."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return True
+            self.executor.spin_once(timeout_sec=0.05)
+        return predicate()
+
+    def collect(self, msg_type, topic, count=1, timeout=20.0, qos=None):
+        """Subscribe to topic and return the first count messages (fewer on timeout)."""
+        from rclpy.qos import qos_profile_sensor_data
+        got = []
+        sub = self.node.create_subscription(msg_type, topic, got.append,
+                                            qos if qos is not None else qos_profile_sensor_data)
+        try:
+            self.spin_until(lambda: len(got) >= count, timeout)
+        finally:
+            self.node.destroy_subscription(sub)
+        return got
+
+    def call(self, srv_type, name, request, timeout=20.0):
+        """Call a service and return its response (None on timeout)."""
+        client = self.node.create_client(srv_type, name)
+        try:
+            if not self.spin_until(client.service_is_ready, timeout):
+                return None
+            future = client.call_async(request)
+            self.spin_until(future.done, timeout)
+            return future.result() if future.done() else None
+        finally:
+            self.node.destroy_client(client)

@@ -1,0 +1,142 @@
+"""The synthetic driver: colour and depth agree with the known scene, deterministically."""
+
+import numpy as np
+import pytest
+
+from camera_node import geometry
+from camera_node.drivers import driver_class, DriverError, InvalidOptionError
+from camera_node.drivers import synthetic as syn
+
+
+@pytest.fixture
+def cam():
+    with syn.SyntheticDriver({'width': 320, 'height': 240, 'fps': 200.0}) as d:
+        yield d
+
+
+def pixel_of(point, intr):
+    u, v = geometry.project(np.array([point]), intr)[0]
+    return int(round(u)), int(round(v))
+
+
+def test_wall_floor_box_depths_match_scene(cam):
+    fs = cam.read(1.0)
+    intr = cam.properties().color
+    d = fs.aligned_depth
+    u, v = pixel_of((-0.3, -0.5, syn.WALL_Z), intr)
+    assert d[v, u] == 3000
+    u, v = pixel_of((-0.7, 0.5, syn.BOX_MIN[2]), intr)       # box front face
+    assert d[v, u] == 1800
+    u, v = pixel_of((0.0, syn.FLOOR_Y, 2.6), intr)            # floor between box and sphere
+    z = d[v, u] / 1000.0
+    y = z * (v - intr.cy) / intr.fy
+    assert y == pytest.approx(syn.FLOOR_Y, abs=0.003)
+    u, v = pixel_of((1.15, -0.65, syn.WALL_Z), intr)          # the window: no return
+    assert d[v, u] == 0
+
+
+def test_every_depth_point_lies_on_a_scene_surface(cam):
+    fs = cam.read(1.0)
+    intr = cam.properties().color
+    buf = geometry.CloudBuffer(geometry.RayTable(intr))
+    buf.fill(fs.aligned_depth, fs.color)
+    p = buf.points()[..., :3].reshape(-1, 3).astype(np.float64)
+    p = p[~np.isnan(p[:, 2])]
+    on_wall = np.abs(p[:, 2] - syn.WALL_Z) < 0.002
+    on_floor = np.abs(p[:, 1] - syn.FLOOR_Y) < 0.004
+    on_sphere = np.abs(np.linalg.norm(p - syn.SPHERE_CENTER, axis=1) - syn.SPHERE_RADIUS) < 0.004
+    inside_box = np.all((p > syn.BOX_MIN - 0.004) & (p < syn.BOX_MAX + 0.004), axis=1)
+    assert np.all(on_wall | on_floor | on_sphere | inside_box)
+    assert on_wall.sum() > 1000 and on_floor.sum() > 500 and on_sphere.sum() > 500
+
+
+def test_colour_shows_the_surface_the_depth_hits(cam):
+    fs = cam.read(1.0)
+    intr = cam.properties().color
+    u, v = pixel_of(syn.SPHERE_CENTER - [0, 0, syn.SPHERE_RADIUS], intr)
+    r, g, b = fs.color[v, u]
+    assert g > r and g > b                                     # the sphere is green
+    u, v = pixel_of((-0.7, 0.5, syn.BOX_MIN[2]), intr)
+    assert tuple(fs.color[v, u]) == (210, 50, 40)              # box front face
+
+
+def test_depth_imager_is_offset_from_colour(cam):
+    fs = cam.read(1.0)
+    props = cam.properties()
+    np.testing.assert_allclose(props.depth_to_color.translation, syn.DEPTH_ORIGIN)
+    # the sphere's silhouette shifts between the two images (parallax), the wall does not
+    assert not np.array_equal(fs.depth, fs.aligned_depth)
+    assert fs.depth[5, 5] == fs.aligned_depth[5, 5] == 3000
+
+
+def test_deterministic_and_static_without_motion():
+    a = syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
+    b = syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
+    with a, b:
+        fa, fb = a.read(1.0), b.read(1.0)
+        assert np.array_equal(fa.color, fb.color)
+        assert np.array_equal(fa.depth, fb.depth)
+        assert fb.sequence == 0 and b.read(1.0).sequence == 1
+
+
+def test_motion_moves_only_the_sphere():
+    with syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0,
+                              'motion': True}) as d:
+        frames = [d.read(1.0) for _ in range(15)]
+    diff = frames[0].aligned_depth != frames[-1].aligned_depth
+    assert diff.any()
+    intr = syn.default_intrinsics(160, 120, 60.0)
+    u, v = pixel_of((-0.7, 0.5, syn.BOX_MIN[2]), intr)
+    assert not diff[v, u]
+
+
+def test_frames_are_read_only_and_stamped(cam):
+    f1 = cam.read(1.0)
+    f2 = cam.read(1.0)
+    assert not f1.color.flags.writeable
+    assert f2.stamp_ns >= f1.stamp_ns > 0
+    assert f1.color.dtype == np.uint8 and f1.color.shape == (240, 320, 3)
+    assert f1.depth.dtype == np.uint16
+
+
+def test_driver_contract():
+    d = syn.SyntheticDriver({'width': 64, 'height': 48})
+    with pytest.raises(DriverError):
+        d.read(0.1)
+    d.open()
+    assert d.is_open
+    d.close()
+    d.close()                                                   # idempotent
+    assert not d.is_open
+    d.open()                                                    # close -> open works
+    assert d.read(1.0) is not None
+    d.close()
+
+
+def test_runtime_options():
+    with syn.SyntheticDriver({'width': 64, 'height': 48}) as d:
+        d.set_option('fps', 15.0)
+        assert d.properties().fps == 15.0
+        with pytest.raises(InvalidOptionError, match='fps must be within'):
+            d.set_option('fps', 1000.0)
+        with pytest.raises(InvalidOptionError, match='no runtime option'):
+            d.set_option('exposure', 3)
+
+
+def test_registry_lists_known_drivers_on_unknown_name():
+    with pytest.raises(DriverError) as info:
+        driver_class('kinect')
+    for name in ('synthetic', 'realsense', 'oakd', 'webcam', 'file'):
+        assert name in str(info.value)
+    assert driver_class('synthetic') is syn.SyntheticDriver
+
+
+def test_registry_imports_vendor_sdks_lazily():
+    import subprocess
+    import sys
+    code = ('import sys; from camera_node.drivers import driver_class; '
+            'driver_class("synthetic"); '
+            'print(sorted(m for m in ("pyrealsense2", "depthai") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == '[]'
