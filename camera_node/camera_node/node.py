@@ -172,6 +172,8 @@ class CameraNode(Node):
         self.published_sets = 0
         self.closed = False
 
+        #: parameter name -> (check(value) -> reason or None, apply(value)); extensions add
+        self.param_hooks: Dict[str, Any] = {}
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.slot = LatestSlot()
         self.capture = CaptureThread(self.driver, self.slot, self.get_logger(),
@@ -232,8 +234,12 @@ class CameraNode(Node):
         self._cloud_key = None
 
     def color_intrinsics(self) -> Optional[Intrinsics]:
-        """Intrinsics of the colour imager (after calibration overrides)."""
+        """Return the colour imager's intrinsics (after calibration overrides)."""
         return None if self.props is None else self.props.color
+
+    def intrinsics_source(self) -> str:
+        """Return where the colour intrinsics come from (device, default, calibration...)."""
+        return '' if self.props is None else self.props.intrinsics_source
 
     def static_transforms(self, props: CameraProperties) -> List[TransformStamped]:
         """Return the camera's fixed frames (REP-103/105), stamped now."""
@@ -394,6 +400,9 @@ class CameraNode(Node):
             if spec is None:
                 continue  # qos_overrides.* and other declared parameters
             reason = params.validate(spec, prm.value)
+            hook = self.param_hooks.get(prm.name)
+            if not reason and hook is not None:
+                reason = hook[0](prm.value)
             if reason:
                 return SetParametersResult(successful=False, reason=reason)
         for prm in changes:
@@ -410,6 +419,9 @@ class CameraNode(Node):
                         successful=False, reason='%s: %s' % (type(exc).__name__, exc))
                 self.driver_options[prm.name] = prm.value
             self.p[prm.name] = prm.value
+            hook = self.param_hooks.get(prm.name)
+            if hook is not None:
+                hook[1](prm.value)
         return SetParametersResult(successful=True)
 
     # -- life cycle ---------------------------------------------------------------------

@@ -46,7 +46,8 @@ NODE_PARAMETERS = (
               min=0.1, max=300.0),
     ParamSpec('geometries', '',
               'Camera geometries as a YAML/JSON list of {type: box|sphere|capsule, label, '
-              'x, y, z (mm), o_x, o_y, o_z, theta (deg), dims_mm | radius_mm, length_mm}.'),
+              'x, y, z (mm), o_x, o_y, o_z, theta (deg), dims_mm | radius_mm, length_mm}.',
+              read_only=False),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages (0: off).',
               min=0.0, max=60.0),
 )

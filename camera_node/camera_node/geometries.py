@@ -1,0 +1,192 @@
+"""Camera geometries (Viam GetGeometries): parsing, ROS poses, TF frames and rviz markers.
+
+Geometries come from the ``geometries`` parameter, a YAML (or JSON) list. Each entry::
+
+    - type: box            # box | sphere | capsule
+      label: housing
+      x: 0.0               # centre, millimetres, in the camera frame
+      y: 0.0
+      z: -12.5
+      o_x: 0.0             # orientation vector (direction of local +Z) ...
+      o_y: 0.0
+      o_z: 1.0
+      theta: 0.0           # ... and the rotation about it, degrees
+      dims_mm: [90, 25, 25]     # box: full edge lengths x, y, z
+      # radius_mm: 10           # sphere, capsule
+      # length_mm: 40           # capsule: tip to tip along local +Z, >= 2 * radius
+
+The camera frame is the colour imager's optical frame (``<name>_color_optical_frame``: z
+out of the lens, x right, y down), which is what Viam calls the camera's frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import json
+import math
+import re
+from typing import Any, List, Optional, Sequence, Tuple
+
+import yaml
+
+from .orientation import ov_to_quaternion
+
+SHAPES = ('box', 'sphere', 'capsule')
+
+
+class GeometryError(ValueError):
+    """A geometry entry that cannot be used, with the reason."""
+
+
+@dataclass
+class CameraGeometry:
+    """One geometry: Viam form (mm, orientation vector in degrees) plus ROS form."""
+
+    shape: str
+    label: str
+    center_mm: Tuple[float, float, float]
+    ov: Tuple[float, float, float, float]
+    dims_mm: Tuple[float, float, float] = (0.0, 0.0, 0.0)
+    radius_mm: float = 0.0
+    length_mm: float = 0.0
+
+    @property
+    def quaternion(self) -> Tuple[float, float, float, float]:
+        """Return the (x, y, z, w) rotation of the orientation vector (RDK algorithm)."""
+        return tuple(ov_to_quaternion(*self.ov))
+
+    @property
+    def position_m(self) -> Tuple[float, float, float]:
+        """Return the centre in metres."""
+        return tuple(c / 1000.0 for c in self.center_mm)
+
+    def frame_name(self, camera_name: str, index: int) -> str:
+        """Return the TF frame name of this geometry (label sanitised, or its index)."""
+        base = re.sub(r'[^A-Za-z0-9_]', '_', self.label) if self.label else str(index)
+        return '%s_geometry_%s' % (camera_name, base)
+
+
+def _number(entry: dict, key: str, default: Optional[float], where: str) -> float:
+    value = entry.get(key, default)
+    if value is None:
+        raise GeometryError('%s: %r is required' % (where, key))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise GeometryError('%s: %r must be a number, got %r' % (where, key, value))
+    if not math.isfinite(value):
+        raise GeometryError('%s: %r must be finite, got %r' % (where, key, value))
+    return float(value)
+
+
+def _dims(entry: dict, where: str) -> Tuple[float, float, float]:
+    dims = entry.get('dims_mm')
+    if isinstance(dims, dict):
+        dims = [dims.get(k) for k in ('x', 'y', 'z')]
+    if not isinstance(dims, (list, tuple)) or len(dims) != 3:
+        raise GeometryError('%s: box needs dims_mm as [x, y, z] or {x, y, z}' % where)
+    out = tuple(_number({'d': d}, 'd', None, where + ' dims_mm') for d in dims)
+    if min(out) <= 0:
+        raise GeometryError('%s: box dims_mm must all be > 0, got %s' % (where, list(out)))
+    return out
+
+
+def parse_geometry(entry: Any, index: int) -> CameraGeometry:
+    """Validate one entry of the geometries list."""
+    where = 'geometry %d' % index
+    if not isinstance(entry, dict):
+        raise GeometryError('%s must be a mapping, got %r' % (where, entry))
+    shape = str(entry.get('type', '')).lower()
+    if shape not in SHAPES:
+        raise GeometryError('%s: type must be one of %s, got %r'
+                            % (where, ', '.join(SHAPES), entry.get('type')))
+    label = entry.get('label', '')
+    if not isinstance(label, str):
+        raise GeometryError('%s: label must be a string' % where)
+    where = '%s (%s)' % (where, label or shape)
+    center = tuple(_number(entry, k, 0.0, where) for k in ('x', 'y', 'z'))
+    ov = (_number(entry, 'o_x', 0.0, where), _number(entry, 'o_y', 0.0, where),
+          _number(entry, 'o_z', 1.0, where), _number(entry, 'theta', 0.0, where))
+    if ov[0] == ov[1] == ov[2] == 0.0:
+        raise GeometryError('%s: orientation vector (o_x, o_y, o_z) must not be zero' % where)
+    geo = CameraGeometry(shape, label, center, ov)
+    if shape == 'box':
+        geo.dims_mm = _dims(entry, where)
+    else:
+        geo.radius_mm = _number(entry, 'radius_mm', None, where)
+        if geo.radius_mm < 0:
+            raise GeometryError('%s: radius_mm must be >= 0, got %s' % (where, geo.radius_mm))
+        if shape == 'capsule':
+            geo.length_mm = _number(entry, 'length_mm', None, where)
+            if geo.length_mm < 2 * geo.radius_mm:
+                raise GeometryError('%s: capsule length_mm (%s) must be at least 2 x radius_mm'
+                                    ' (%s)' % (where, geo.length_mm, 2 * geo.radius_mm))
+    return geo
+
+
+def parse_geometries(text: str) -> List[CameraGeometry]:
+    """Parse the geometries parameter (YAML or JSON list); raise GeometryError."""
+    if not text or not text.strip():
+        return []
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise GeometryError('geometries is neither YAML nor JSON: %s' % exc) from exc
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise GeometryError('geometries must be a list of mappings, got %s'
+                            % type(data).__name__)
+    return [parse_geometry(e, i) for i, e in enumerate(data)]
+
+
+def markers(geos: Sequence[CameraGeometry], frame_id: str, ns: str, stamp=None):
+    """Build a visualization_msgs/MarkerArray that rviz draws for the geometries."""
+    from visualization_msgs.msg import Marker, MarkerArray
+    out = MarkerArray()
+    clear = Marker()
+    clear.action = Marker.DELETEALL
+    clear.ns = ns
+    clear.header.frame_id = frame_id
+    out.markers.append(clear)
+    mid = 0
+    for geo in geos:
+        q = geo.quaternion
+        parts = []
+        if geo.shape == 'box':
+            parts.append((Marker.CUBE, (0.0, 0.0, 0.0), tuple(d / 1000 for d in geo.dims_mm)))
+        elif geo.shape == 'sphere':
+            d = 2 * geo.radius_mm / 1000
+            parts.append((Marker.SPHERE, (0.0, 0.0, 0.0), (d, d, d)))
+        else:
+            d = 2 * geo.radius_mm / 1000
+            body = (geo.length_mm - 2 * geo.radius_mm) / 1000
+            parts.append((Marker.CYLINDER, (0.0, 0.0, 0.0), (d, d, max(body, 1e-4))))
+            for s in (-1, 1):
+                parts.append((Marker.SPHERE, (0.0, 0.0, s * body / 2), (d, d, d)))
+        for kind, offset, scale in parts:
+            m = Marker()
+            m.header.frame_id = frame_id
+            if stamp is not None:
+                m.header.stamp = stamp
+            m.ns = ns
+            m.id = mid
+            mid += 1
+            m.type = kind
+            m.action = Marker.ADD
+            # the part's offset is along the geometry's local axes
+            from .orientation import rotate_vector
+            off = rotate_vector(q, offset)
+            p = geo.position_m
+            m.pose.position.x, m.pose.position.y, m.pose.position.z = (
+                p[0] + off[0], p[1] + off[1], p[2] + off[2])
+            m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z, \
+                m.pose.orientation.w = q
+            m.scale.x, m.scale.y, m.scale.z = scale
+            m.color.r, m.color.g, m.color.b, m.color.a = 0.2, 0.6, 1.0, 0.5
+            m.text = geo.label
+            out.markers.append(m)
+    return out
