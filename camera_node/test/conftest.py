@@ -108,6 +108,8 @@ def _ros_arg(value):
         return 'true' if value else 'false'
     if isinstance(value, (list, tuple)):
         return '[' + ','.join(_ros_arg(v) for v in value) + ']'
+    if isinstance(value, str) and any(c in value for c in '[]{}:,#\''):
+        return "'" + value.replace("'", "''") + "'"       # a YAML string, not a structure
     return str(value)
 
 
@@ -134,7 +136,7 @@ def rclpy_context():
     rclpy.try_shutdown()
 
 
-@pytest.fixture
+@pytest.fixture(scope='module')
 def probe(rclpy_context):
     """A plain node in the test process, with helpers to wait for messages."""
     from rclpy.executors import SingleThreadedExecutor
@@ -154,6 +156,7 @@ class Probe:
     def __init__(self, node, executor):
         self.node = node
         self.executor = executor
+        self._clients = {}
 
     def spin_until(self, predicate, timeout):
         """Spin until predicate() is true or timeout seconds pass; return predicate()."""
@@ -178,12 +181,12 @@ class Probe:
 
     def call(self, srv_type, name, request, timeout=20.0):
         """Call a service and return its response (None on timeout)."""
-        client = self.node.create_client(srv_type, name)
-        try:
-            if not self.spin_until(client.service_is_ready, timeout):
-                return None
-            future = client.call_async(request)
-            self.spin_until(future.done, timeout)
-            return future.result() if future.done() else None
-        finally:
-            self.node.destroy_client(client)
+        key = (srv_type, name)
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self.node.create_client(srv_type, name)
+        if not self.spin_until(client.service_is_ready, timeout):
+            return None
+        future = client.call_async(request)
+        self.spin_until(future.done, timeout)
+        return future.result() if future.done() else None
