@@ -96,7 +96,7 @@ class CaptureThread:
         self.on_open = on_open
         self.read_timeout = read_timeout
         self.max_backoff = max_backoff
-        self.state = 'starting'
+        self.state = 'inactive'
         self.last_error = ''
         self.reconnects = 0
         self.timeouts = 0
@@ -109,16 +109,19 @@ class CaptureThread:
 
     def start(self) -> None:
         """Start the thread."""
+        self.state = 'starting'
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread, wait for it, close the driver."""
+    def stop(self, timeout: float = 5.0, close_driver: bool = True) -> None:
+        """Stop the thread and wait for it; close the driver unless told not to."""
         self._stop.set()
-        self.slot.close()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-        self.driver.close()
-        self.state = 'closed'
+        if close_driver:
+            self.driver.close()
+            self.state = 'closed'
+        else:
+            self.state = 'inactive'
 
     @property
     def alive(self) -> bool:

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 import cv2
 import numpy as np
 import rclpy
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy)
 from rclpy.qos_overriding_options import QoSOverridingOptions
@@ -25,6 +26,7 @@ from geometry_msgs.msg import TransformStamped
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from . import geometry, params
+from .calibration import info_to_intrinsics
 from .capture import CaptureThread, LatestSlot, RateMeter
 from .drivers import CameraProperties, Driver, DriverUnavailableError, FrameSet, Intrinsics
 from .drivers import driver_class, InvalidOptionError
@@ -130,12 +132,18 @@ def camera_info(intr: Intrinsics) -> CameraInfo:
     return info
 
 
-class CameraNode(Node):
-    """A camera driver node. Construct, then spin; call :meth:`shutdown` before destroy."""
+class CameraNode(LifecycleNode):
+    """A camera driver node. Construct, then spin; call :meth:`shutdown` before destroy.
+
+    With ``lifecycle:=false`` (the default) it configures and activates itself at once and
+    its capture thread keeps retrying a missing device. With ``lifecycle:=true`` it waits
+    in *unconfigured* for a lifecycle manager: configure opens the device (and fails if it
+    is missing), activate starts capture and publishing, deactivate stops them, cleanup
+    releases the device.
+    """
 
     def __init__(self, node_name: str = 'camera', **kwargs: Any) -> None:
-        super().__init__(node_name, automatically_declare_parameters_from_overrides=False,
-                         **kwargs)
+        super().__init__(node_name, **kwargs)
         self._specs = {s.name: s for s in params.NODE_PARAMETERS}
         self.p: Dict[str, Any] = params.declare(self, params.NODE_PARAMETERS)
         name = self.p['driver']
@@ -172,30 +180,106 @@ class CameraNode(Node):
         self.published_sets = 0
         self.closed = False
 
+        self.active = False
+        self._shut_down = False
         #: parameter name -> (check(value) -> reason or None, apply(value)); extensions add
         self.param_hooks: Dict[str, Any] = {}
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.slot = LatestSlot()
-        self.capture = CaptureThread(self.driver, self.slot, self.get_logger(),
-                                     on_open=self._on_device_opened,
-                                     read_timeout=float(self.p['read_timeout']),
-                                     max_backoff=float(self.p['reconnect_max_backoff']))
+        self.capture = self._new_capture()
         self._stop = threading.Event()
-        self._pub_thread = threading.Thread(target=self._publish_loop, name='camera_publish',
-                                            daemon=True)
+        self._pub_thread: Optional[threading.Thread] = None
         self.extensions: List[Any] = []
         self._load_extensions()
+        if not self.p['lifecycle']:
+            self.trigger_configure()
+            self.trigger_activate()
+
+    def _new_capture(self) -> CaptureThread:
+        return CaptureThread(self.driver, self.slot, self.get_logger(),
+                             on_open=self._on_device_opened,
+                             read_timeout=float(self.p['read_timeout']),
+                             max_backoff=float(self.p['reconnect_max_backoff']))
+
+    # -- extensions (calibration, services, diagnostics) --------------------------------
+    def _load_extensions(self) -> None:
+        """Attach the feature modules that take the node (composition)."""
+        from .calibration import CalibrationManager
+        from .diagnostics import Diagnostics
+        from .services import ViamServices
+        self.calibration = CalibrationManager(self)
+        self.viam = ViamServices(self)
+        self.diagnostics = Diagnostics(self)
+        self.extensions += [self.calibration, self.viam, self.diagnostics]
+
+    # -- lifecycle transitions ----------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Open the device (lifecycle mode) or leave it to the capture thread (plain)."""
+        self.closed = False
+        if self.p['lifecycle']:
+            try:
+                self.driver.open()
+            except Exception as exc:
+                self.get_logger().error('configure failed: cannot open camera: %s' % exc)
+                self.capture.last_error = str(exc)
+                self.capture.state = 'error'
+                return TransitionCallbackReturn.FAILURE
+            self._on_device_opened()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Start the capture and publish threads."""
+        if self.closed:
+            self.get_logger().error('activate refused: the camera was closed (Close); '
+                                    'clean up and configure again')
+            return TransitionCallbackReturn.FAILURE
+        self.slot = LatestSlot()
+        self.capture = self._new_capture()
+        self._stop.clear()
+        self._pub_thread = threading.Thread(target=self._publish_loop,
+                                            name='camera_publish', daemon=True)
+        self.active = True
         self.capture.start()
         self._pub_thread.start()
+        return TransitionCallbackReturn.SUCCESS
 
-    # -- extensions (services, diagnostics...) ------------------------------------------
-    def _load_extensions(self) -> None:
-        """Attach optional feature modules that take the node (composition)."""
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop capture and publishing; the device stays open."""
+        self._stop_threads(close_driver=False)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the device."""
+        self._stop_threads(close_driver=True)
+        self.driver.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop everything and release the device."""
+        self.shutdown()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the device after an error in a transition."""
+        self._stop_threads(close_driver=True)
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_threads(self, close_driver: bool) -> None:
+        self.active = False
+        self._stop.set()
+        self.slot.close()
+        self.capture.stop(close_driver=close_driver)
+        t = self._pub_thread
+        if t is not None and t.is_alive() and threading.current_thread() is not t:
+            t.join(5.0)
+        self._pub_thread = None
+
+    def lifecycle_state(self) -> str:
+        """Return the lifecycle state's label (unconfigured, inactive, active...)."""
         try:
-            from .services import ViamServices
-        except ImportError:
-            return
-        self.extensions.append(ViamServices(self))
+            return self._state_machine.current_state[1]
+        except Exception:  # internal API differs between distros
+            return 'active' if self.active else 'inactive'
 
     # -- device setup -------------------------------------------------------------------
     def _on_device_opened(self) -> None:
@@ -227,19 +311,45 @@ class CameraNode(Node):
             self.cloud_pub = self.create_publisher(
                 PointCloud2, '~/depth/color/points', stream_qos(),
                 qos_overriding_options=QoSOverridingOptions.with_default_policies())
-        self.streams['color'].set_info(camera_info(props.color))
+        self._set_infos(props)
+
+    def _set_infos(self, props: CameraProperties) -> None:
+        color = self._color_info(props)
+        self.streams['color'].set_info(color)
         if props.has_depth:
             self.streams['depth'].set_info(camera_info(props.depth))
-            self.streams['aligned_depth'].set_info(camera_info(props.color))
+            aligned = CameraInfo()
+            aligned.width, aligned.height = color.width, color.height
+            aligned.distortion_model, aligned.d = color.distortion_model, list(color.d)
+            aligned.k, aligned.r, aligned.p = list(color.k), list(color.r), list(color.p)
+            self.streams['aligned_depth'].set_info(aligned)
         self._cloud_key = None
 
+    def _color_info(self, props: CameraProperties) -> CameraInfo:
+        calib = self.calibration.color_info(props.color.width, props.color.height)
+        return calib if calib is not None else camera_info(props.color)
+
+    def refresh_camera_info(self) -> None:
+        """Rebuild CameraInfo (and cloud rays) after the calibration changed."""
+        with self._setup_lock:
+            if self.props is not None and self.streams:
+                self._set_infos(self.props)
+
     def color_intrinsics(self) -> Optional[Intrinsics]:
-        """Return the colour imager's intrinsics (after calibration overrides)."""
-        return None if self.props is None else self.props.color
+        """Return the colour imager's intrinsics (the stored calibration when there is one)."""
+        if self.props is None:
+            return None
+        calib = self.calibration.color_info(self.props.color.width, self.props.color.height)
+        return self.props.color if calib is None else info_to_intrinsics(calib)
 
     def intrinsics_source(self) -> str:
         """Return where the colour intrinsics come from (device, default, calibration...)."""
-        return '' if self.props is None else self.props.intrinsics_source
+        if self.props is None:
+            return ''
+        if self.calibration.color_info(self.props.color.width,
+                                       self.props.color.height) is not None:
+            return 'calibration_file'
+        return self.props.intrinsics_source
 
     def static_transforms(self, props: CameraProperties) -> List[TransformStamped]:
         """Return the camera's fixed frames (REP-103/105), stamped now."""
@@ -305,14 +415,15 @@ class CameraNode(Node):
             'camera %r: driver %s (%s %s), colour %dx%d, %s, %.1f fps, intrinsics from %s; '
             'publishing %s; frames %s' % (
                 self.camera_name, self.driver.name, props.model or '?', props.serial or '',
-                c.width, c.height, depth, props.fps, props.intrinsics_source,
+                c.width, c.height, depth, props.fps, self.intrinsics_source(),
                 ', '.join(topics), self.frames['link']))
 
     # -- publishing ---------------------------------------------------------------------
     def _publish_loop(self) -> None:
+        slot = self.slot
         while not self._stop.is_set():
-            fs = self.slot.get(0.5)
-            if fs is None or self.closed:
+            fs = slot.get(0.5)
+            if fs is None or self.closed or not self.active:
                 continue
             try:
                 self.publish_frame_set(fs)
@@ -360,7 +471,7 @@ class CameraNode(Node):
 
     def build_cloud(self, fs: FrameSet, stamp: Time) -> PointCloud2:
         """XYZRGB cloud of a frame set in the colour optical frame (reused buffer)."""
-        intr = self.props.color
+        intr = self.color_intrinsics()
         dec = int(self.p['cloud_decimation'])
         key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, dec)
         if self._cloud_key != key:
@@ -426,19 +537,23 @@ class CameraNode(Node):
 
     # -- life cycle ---------------------------------------------------------------------
     def close_device(self) -> None:
-        """Stop capture and release the device (Viam Close); services then refuse."""
+        """Stop capture and release the device (Viam Close); services then refuse.
+
+        In lifecycle mode, cleanup then configure opens the device again.
+        """
         if self.closed:
             return
         self.closed = True
-        self.capture.stop()
+        self._stop_threads(close_driver=True)
+        self.driver.close()
 
     def shutdown(self) -> None:
         """Stop every thread and release the device. Idempotent."""
-        self._stop.set()
-        self.close_device()
-        self.slot.close()
-        if self._pub_thread.is_alive() and threading.current_thread() is not self._pub_thread:
-            self._pub_thread.join(5.0)
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._stop_threads(close_driver=True)
+        self.driver.close()
         for ext in self.extensions:
             close = getattr(ext, 'shutdown', None)
             if close:

@@ -16,6 +16,13 @@ from .drivers.base import ParamSpec
 NODE_PARAMETERS = (
     ParamSpec('driver', 'synthetic', 'Camera driver: synthetic, realsense, oakd, webcam, file.',
               choices=('synthetic', 'realsense', 'oakd', 'webcam', 'file')),
+    ParamSpec('lifecycle', False,
+              'Run as a managed (lifecycle) node that waits for configure/activate; '
+              'false: configure and activate at start.'),
+    ParamSpec('camera_info_url', '',
+              'Calibration of the colour imager: file:///path.yaml or '
+              'package://<pkg>/path.yaml (camera_calibration_parsers YAML). '
+              "Empty: the driver's intrinsics.", read_only=False),
     ParamSpec('camera_name', 'camera',
               'Prefix of every TF frame (<camera_name>_link, ..._color_optical_frame).'),
     ParamSpec('parent_frame', '',

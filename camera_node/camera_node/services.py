@@ -114,6 +114,9 @@ class ViamServices:
         if node.closed:
             raise RequestError('camera %r is closed (Close was called); restart or '
                                're-activate the node to use it again' % node.camera_name)
+        if not node.active:
+            raise RequestError('camera %r is not active (lifecycle state: %s); configure and '
+                               'activate it first' % (node.camera_name, node.lifecycle_state()))
         fs = node.capture.latest
         if fs is None or node.props is None:
             cap = node.capture
@@ -147,9 +150,9 @@ class ViamServices:
     def _ros_image(self, fs: FrameSet, kind: str, image: np.ndarray) -> Image:
         msg = Image()
         msg.header.stamp = _stamp(fs.stamp_ns)
-        msg.header.frame_id = self.node.frames['color_optical' if kind == vf.SOURCE_COLOR
-                                                or fs.aligned_depth is not None
-                                                else 'depth_optical']
+        optical = kind == vf.SOURCE_COLOR or fs.aligned_depth is not None
+        msg.header.frame_id = self.node.frames['color_optical' if optical
+                                               else 'depth_optical']
         msg.height, msg.width = image.shape[:2]
         msg.encoding = 'rgb8' if kind == vf.SOURCE_COLOR else '16UC1'
         msg.is_bigendian = 0

@@ -109,7 +109,8 @@ def _ros_arg(value):
     if isinstance(value, (list, tuple)):
         return '[' + ','.join(_ros_arg(v) for v in value) + ']'
     if isinstance(value, str) and any(c in value for c in '[]{}:,#\''):
-        return "'" + value.replace("'", "''") + "'"       # a YAML string, not a structure
+        quoted = value.replace("'", "''")
+        return "'%s'" % quoted                  # a YAML string, not a structure
     return str(value)
 
 
