@@ -108,7 +108,7 @@ def _ros_arg(value):
         return 'true' if value else 'false'
     if isinstance(value, (list, tuple)):
         return '[' + ','.join(_ros_arg(v) for v in value) + ']'
-    if isinstance(value, str) and any(c in value for c in '[]{}:,#\''):
+    if isinstance(value, str) and any(c in value for c in "[]{}:,#'"):
         quoted = value.replace("'", "''")
         return "'%s'" % quoted                  # a YAML string, not a structure
     return str(value)

@@ -79,7 +79,7 @@ def test_plain_node_keeps_retrying_a_missing_device(start_node, probe):
 
 def test_diagnostics_report_rates_against_the_expected_rate(start_node, probe):
     start_node(namespace='diag', params={'width': W, 'height': H, 'fps': 20.0,
-                                             'diagnostics_period': 0.5})
+                                         'diagnostics_period': 0.5})
     mine = []
 
     def keep(msg):
