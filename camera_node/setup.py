@@ -25,6 +25,7 @@ setup(
     entry_points={
         'console_scripts': [
             'camera_node = camera_node.node:main',
+            'snapshot = camera_node.snapshot:main',
         ],
     },
 )
