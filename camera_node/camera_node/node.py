@@ -180,6 +180,7 @@ class CameraNode(LifecycleNode):
         self.published_sets = 0
         self.closed = False
 
+        self._warn_unknown_parameters()
         self.active = False
         self._shut_down = False
         #: parameter name -> (check(value) -> reason or None, apply(value)); extensions add
@@ -194,6 +195,17 @@ class CameraNode(LifecycleNode):
         if not self.p['lifecycle']:
             self.trigger_configure()
             self.trigger_activate()
+
+    def _warn_unknown_parameters(self) -> None:
+        """Warn about given parameters this node and driver do not have (typos)."""
+        overrides = getattr(self, '_parameter_overrides', {}) or {}
+        unknown = sorted(n for n in overrides
+                         if n not in self._specs and not n.startswith('qos_overrides.')
+                         and n != 'use_sim_time')
+        if unknown:
+            self.get_logger().warning(
+                'ignoring unknown parameter(s) %s: driver %r and the node take: %s'
+                % (', '.join(unknown), self.driver.name, ', '.join(sorted(self._specs))))
 
     def _new_capture(self) -> CaptureThread:
         return CaptureThread(self.driver, self.slot, self.get_logger(),

@@ -227,3 +227,10 @@ def test_unknown_driver_is_a_clear_error(start_node):
     out = p.output()
     assert p.proc.returncode not in (0, None)
     assert 'kinect' in out and 'synthetic' in out and 'realsense' in out
+
+
+def test_unknown_parameters_are_reported(start_node):
+    p = start_node(namespace='typo', params={'width': 64, 'height': 48, 'widht': 320})
+    assert p.wait_output('publishing', 30), p.output()
+    out = p.output()
+    assert 'ignoring unknown parameter(s) widht' in out and 'width' in out
