@@ -6,12 +6,13 @@ Pure numpy (plus sensor_msgs for the PointCloud2 layout); no rclpy node needed.
 from __future__ import annotations
 
 from array import array
-import math
 from typing import Optional, Tuple
 
 import numpy as np
 
 from .drivers.base import Intrinsics
+from .orientation import quaternion_to_matrix as _quaternion_to_matrix
+from .orientation import rotation_matrix_to_quaternion, rpy_to_quaternion
 
 #: quaternion (x, y, z, w) of an optical frame in its imager's body frame:
 #: roll=-pi/2, yaw=-pi/2 (REP-103), so optical z = body x, optical x = body -y.
@@ -52,45 +53,14 @@ class RayTable:
         self.height = self.yr.size
 
 
-def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Tuple[float, ...]:
-    """Return the quaternion (x, y, z, w) of fixed-axis roll, pitch, yaw (as tf2)."""
-    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
-    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
-    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return (sr * cp * cy - cr * sp * sy,
-            cr * sp * cy + sr * cp * sy,
-            cr * cp * sy - sr * sp * cy,
-            cr * cp * cy + sr * sp * sy)
-
-
-def quaternion_to_matrix(q: Tuple[float, float, float, float]) -> np.ndarray:
-    """Return the 3x3 rotation matrix of a unit quaternion (x, y, z, w)."""
-    x, y, z, w = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+# Rotation helpers live in orientation.py; these names are kept for callers of this module.
+quaternion_from_rpy = rpy_to_quaternion
+quaternion_to_matrix = _quaternion_to_matrix
 
 
 def matrix_to_quaternion(r: np.ndarray) -> Tuple[float, float, float, float]:
     """Return the unit quaternion (x, y, z, w), w >= 0, of a 3x3 rotation matrix."""
-    m = np.asarray(r, dtype=np.float64)
-    t = m[0, 0] + m[1, 1] + m[2, 2]
-    if t > 0:
-        s = math.sqrt(t + 1.0) * 2
-        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4)
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = math.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
-        q = (s / 4, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s)
-    elif m[1, 1] > m[2, 2]:
-        s = math.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
-        q = ((m[0, 1] + m[1, 0]) / s, s / 4, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s)
-    else:
-        s = math.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
-        q = ((m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, s / 4, (m[1, 0] - m[0, 1]) / s)
-    n = math.sqrt(sum(c * c for c in q))
-    q = tuple(c / n for c in q)
-    return q if q[3] >= 0 else tuple(-c for c in q)
+    return tuple(rotation_matrix_to_quaternion(np.asarray(r, dtype=np.float64)))
 
 
 def optical_to_body(p_optical: np.ndarray) -> np.ndarray:
