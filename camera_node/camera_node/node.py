@@ -433,7 +433,7 @@ class CameraNode(LifecycleNode):
     # -- publishing ---------------------------------------------------------------------
     def _publish_loop(self) -> None:
         slot = self.slot
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.context.ok():
             fs = slot.get(0.5)
             if fs is None or self.closed or not self.active:
                 continue
@@ -585,7 +585,10 @@ def main(args: Optional[List[str]] = None) -> int:
             return 2
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        # spin_once in a loop rather than spin(): once a signal has shut the context down
+        # the loop ends within one timeout whatever a callback was doing
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.25)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from array import array
 import json
 import math
+import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -31,6 +32,8 @@ from .orientation import matrix_to_axis_angle, rotation_matrix_to_quaternion
 
 #: largest DoCommand request accepted, bytes of JSON text
 MAX_COMMAND_BYTES = 64 * 1024
+#: how long a request made right after start waits for the first frame set
+FIRST_FRAME_WAIT_S = 2.0
 
 LATCHED = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                      reliability=ReliabilityPolicy.RELIABLE,
@@ -109,15 +112,26 @@ class ViamServices:
             return response
         return handler
 
-    def _frame_set(self) -> FrameSet:
+    def _check_open(self) -> None:
         node = self.node
         if node.closed:
-            raise RequestError('camera %r is closed (Close was called); restart or '
-                               're-activate the node to use it again' % node.camera_name)
+            raise RequestError('camera %r is closed (Close was called); restart the node, or '
+                               'with lifecycle clean up and configure it again'
+                               % node.camera_name)
+
+    def _frame_set(self) -> FrameSet:
+        node = self.node
+        self._check_open()
         if not node.active:
             raise RequestError('camera %r is not active (lifecycle state: %s); configure and '
                                'activate it first' % (node.camera_name, node.lifecycle_state()))
         fs = node.capture.latest
+        if fs is None and node.capture.state in ('starting', 'streaming', 'waiting'):
+            # just started: give the first frame set a moment instead of failing at once
+            deadline = time.monotonic() + FIRST_FRAME_WAIT_S
+            while fs is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+                fs = node.capture.latest
         if fs is None or node.props is None:
             cap = node.capture
             raise RequestError('no frame captured yet (camera state: %s%s)' % (
@@ -356,6 +370,7 @@ class ViamServices:
     # -- GetGeometries ------------------------------------------------------------------
     def _get_geometries(self, req, res) -> None:
         parse_extra(req.extra)
+        self._check_open()
         frame = self.node.frames['color_optical']
         shapes = {'box': Geometry.BOX, 'sphere': Geometry.SPHERE, 'capsule': Geometry.CAPSULE}
         for g in self.geometries:

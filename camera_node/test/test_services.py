@@ -319,13 +319,15 @@ def test_invalid_geometries_are_rejected_with_a_reason(cam, probe):
 
 def test_close_releases_the_device_and_refuses_calls(start_node, probe):
     p = start_node(namespace='closing', params={'width': 64, 'height': 48})
-    assert p.wait_output('publishing', 30), p.output()
+    # no wait for the first frame: a request right after start waits for it briefly
     ok = call(probe, p, GetImage, 'get_image', mime_type='image/png')
     assert ok.success
     assert call(probe, p, Close, 'close').success
     refused = call(probe, p, GetImage, 'get_image', mime_type='image/png')
     assert not refused.success and 'closed' in refused.error
     refused = call(probe, p, GetImages, 'get_images')
+    assert not refused.success and 'closed' in refused.error
+    refused = call(probe, p, GetGeometries, 'get_geometries')
     assert not refused.success and 'closed' in refused.error
     status = json.loads(do(probe, p, '{"command": "status"}').result)
     assert status['state'] == 'closed'

@@ -276,8 +276,13 @@ class SyntheticDriver(Driver):
             return None
         if wait > 0 and self._stop.wait(wait):
             return None
-        # keep a fixed schedule; if we fell far behind, resynchronise instead of bursting
-        self._next = max(self._next + 1.0 / self._fps, time.monotonic() - 1.0 / self._fps)
+        # keep a fixed schedule; when a frame is late by more than a period, restart the
+        # schedule from now instead of bursting to catch up (a camera never does that)
+        period = 1.0 / self._fps
+        now = time.monotonic()
+        self._next += period
+        if self._next < now:
+            self._next = now + period
         seq = self._seq
         self._seq += 1
         base = self._render(seq)
