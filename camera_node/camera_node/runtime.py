@@ -1,0 +1,166 @@
+"""Process-level tuning for large messages: glibc allocator thresholds and the executor.
+
+Both are meant to be called once by a process's ``main()``::
+
+    from camera_node import runtime
+    runtime.tune_allocator(node.get_logger())       # before the first large message
+    executor, name = runtime.make_executor()
+    node.get_logger().info('executor: %s' % name)
+
+Why (measured, see docs/performance.md): every received or published multi-megabyte message
+is a fresh allocation; with glibc's default thresholds each one is an ``mmap``/``munmap``
+pair whose pages fault in again on every frame. Raising the thresholds keeps those blocks
+in the heap and cuts latency 2-3x. ``rclpy.experimental.EventsExecutor`` (Jazzy and
+newer) drains messages about 10x faster than ``SingleThreadedExecutor``; Humble lacks it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+import threading
+from typing import Any, Dict, Optional, Tuple
+
+#: glibc mallopt parameter numbers (malloc.h)
+M_TRIM_THRESHOLD = -1
+M_TOP_PAD = -2
+M_MMAP_THRESHOLD = -3
+
+#: defaults: blocks below 32 MB come from the heap, and the heap is not trimmed below
+#: 256 MB nor grown by less than 64 MB at a time
+MMAP_THRESHOLD = 32 * 1024 * 1024
+TRIM_THRESHOLD = 256 * 1024 * 1024
+TOP_PAD = 64 * 1024 * 1024
+
+#: set to anything non-empty to leave the allocator alone
+NO_TUNING_ENV = 'CAMERA_NODE_NO_MALLOC_TUNING'
+#: 'events' or 'single' to force an executor ('' or 'auto': the fastest that works)
+EXECUTOR_ENV = 'CAMERA_NODE_EXECUTOR'
+
+_log = logging.getLogger(__name__)
+
+
+def _say(logger: Any, level: str, message: str) -> None:
+    """Log message at level ('debug', 'info', 'warning') on an rclpy or stdlib logger."""
+    target = logger if logger is not None else _log
+    getattr(target, 'warning' if level == 'warning' else level)(message)
+
+
+def _glibc() -> Optional[ctypes.CDLL]:
+    """Return the process's C library when it is glibc with mallopt, else None."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - no dynamic loader (static interpreter)
+        return None
+    if not hasattr(libc, 'gnu_get_libc_version') or not hasattr(libc, 'mallopt'):
+        return None
+    return libc
+
+
+def glibc_version() -> str:
+    """Return the glibc version string, or '' when the C library is not glibc."""
+    libc = _glibc()
+    if libc is None:
+        return ''
+    libc.gnu_get_libc_version.restype = ctypes.c_char_p
+    return libc.gnu_get_libc_version().decode()
+
+
+def allocator_settings(mmap_threshold: int = MMAP_THRESHOLD,
+                       trim_threshold: int = TRIM_THRESHOLD,
+                       top_pad: int = TOP_PAD) -> Dict[str, int]:
+    """Return the glibc environment variables equivalent to :func:`tune_allocator`.
+
+    Useful for processes that cannot call it (``env`` of a launch file, a subprocess).
+    """
+    return {'MALLOC_MMAP_THRESHOLD_': str(int(mmap_threshold)),
+            'MALLOC_TRIM_THRESHOLD_': str(int(trim_threshold)),
+            'MALLOC_TOP_PAD_': str(int(top_pad))}
+
+
+def tune_allocator(logger: Any = None, mmap_threshold: int = MMAP_THRESHOLD,
+                   trim_threshold: int = TRIM_THRESHOLD, top_pad: int = TOP_PAD) -> bool:
+    """Raise glibc's malloc thresholds so per-frame buffers stop being mmap'ed and unmapped.
+
+    Return True when every setting was applied. Where the C library is not glibc (musl,
+    macOS) or ``CAMERA_NODE_NO_MALLOC_TUNING`` is set, do nothing and log at debug level.
+    Settings given through ``MALLOC_*_`` environment variables are overridden.
+    """
+    if os.environ.get(NO_TUNING_ENV):
+        _say(logger, 'debug', 'allocator tuning off (%s is set)' % NO_TUNING_ENV)
+        return False
+    libc = _glibc()
+    if libc is None:
+        _say(logger, 'debug', 'allocator tuning skipped: the C library is not glibc')
+        return False
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
+    ok = True
+    for param, value in ((M_MMAP_THRESHOLD, mmap_threshold), (M_TRIM_THRESHOLD, trim_threshold),
+                         (M_TOP_PAD, top_pad)):
+        if libc.mallopt(param, int(value)) != 1:
+            ok = False
+            _say(logger, 'warning', 'mallopt(%d, %d) was refused' % (param, int(value)))
+    if ok:
+        _say(logger, 'debug', 'glibc malloc tuned: mmap threshold %d MB, trim threshold %d MB, '
+             'top pad %d MB' % (mmap_threshold >> 20, trim_threshold >> 20, top_pad >> 20))
+    return ok
+
+
+def _events_executor(context: Any) -> Any:
+    """Return an EventsExecutor, or raise ImportError/RuntimeError when it cannot work."""
+    from rclpy.experimental import EventsExecutor  # Jazzy and newer
+    return EventsExecutor(context=context)
+
+
+def make_executor(context: Any = None, logger: Any = None,
+                  prefer: Optional[str] = None) -> Tuple[Any, str]:
+    """Return ``(executor, name)``: the fastest executor this rclpy offers that works.
+
+    ``rclpy.experimental.EventsExecutor`` where it exists and can be created, otherwise
+    ``SingleThreadedExecutor`` (Humble). ``prefer`` (or ``CAMERA_NODE_EXECUTOR``) may
+    force ``'single'`` or ``'events'``; ``name`` is the class name, for logging.
+    """
+    from rclpy.executors import SingleThreadedExecutor
+    choice = (prefer if prefer is not None else os.environ.get(EXECUTOR_ENV, '')).lower()
+    if choice not in ('', 'auto', 'events', 'single'):
+        _say(logger, 'warning', 'unknown executor %r: using the default' % choice)
+        choice = ''
+    if choice != 'single':
+        try:
+            executor = _events_executor(context)
+            return executor, type(executor).__name__
+        except Exception as exc:  # ImportError on Humble; anything else: fall back
+            level = 'warning' if choice == 'events' else 'debug'
+            _say(logger, level, 'EventsExecutor unavailable (%s: %s): using '
+                 'SingleThreadedExecutor' % (type(exc).__name__, exc))
+    executor = SingleThreadedExecutor(context=context)
+    return executor, type(executor).__name__
+
+
+def spin(executor: Any, context: Any = None, poll_sec: float = 0.1) -> None:
+    """Spin executor until SIGINT/SIGTERM or until the context shuts down.
+
+    Works around rclpy's EventsExecutor (Kilted wheels, measured): when rclpy's own signal
+    handler shuts the context down, ``EventsExecutor.spin()`` and ``spin_once()`` block
+    forever. So initialise rclpy with ``signal_handler_options=SignalHandlerOptions.NO``
+    and spin with this function: it installs Python SIGINT/SIGTERM handlers (main thread
+    only), spins in ``poll_sec`` slices and returns normally on a signal; the caller then
+    destroys its nodes and calls ``rclpy.try_shutdown()``. Any executor works.
+    """
+    import rclpy
+    ctx = context if context is not None else rclpy.get_default_context()
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.is_set() and ctx.ok():
+            executor.spin_once(timeout_sec=poll_sec)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
