@@ -9,6 +9,7 @@ so they answer whatever the camera does.
 from __future__ import annotations
 
 from array import array
+import signal
 import sys
 import threading
 from typing import Any, Dict, List, Optional
@@ -573,32 +574,48 @@ class CameraNode(LifecycleNode):
 
 
 def main(args: Optional[List[str]] = None) -> int:
-    """Entry point of ``ros2 run camera_node camera_node``."""
-    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-    rclpy.init(args=args if args is not None else sys.argv)
+    """Entry point of ``ros2 run camera_node camera_node``.
+
+    SIGINT and SIGTERM are handled here from the very first line (rclpy's own handlers
+    are not installed: with the EventsExecutor they leave spin blocked forever), so a
+    signal at any moment ends in a clean shutdown and exit code 0.
+    """
+    from . import runtime
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    runtime.tune_allocator()
+    argv = args if args is not None else sys.argv
+    try:
+        from rclpy.signals import SignalHandlerOptions
+        rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    except (ImportError, TypeError):  # pragma: no cover - very old rclpy
+        rclpy.init(args=argv)
     node = None
-    code = 0
+    executor = None
     try:
         try:
             node = CameraNode()
         except DriverUnavailableError:
             return 2
-        executor = SingleThreadedExecutor()
+        executor, name = runtime.make_executor(logger=node.get_logger())
+        node.get_logger().debug('executor: %s' % name)
         executor.add_node(node)
-        # spin_once in a loop rather than spin(): once a signal has shut the context down
-        # the loop ends within one timeout whatever a callback was doing
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=0.25)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        # spin in slices: a signal sets stop, and the loop ends within one slice
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
         pass
     finally:
         if node is not None:
-            if rclpy.ok():
-                node.get_logger().info('shutting down: stopping capture, closing the device')
+            node.get_logger().info('shutting down: stopping capture, closing the device')
             node.shutdown()
+            if executor is not None:
+                executor.remove_node(node)
+                executor.shutdown()
             node.destroy_node()
         rclpy.try_shutdown()
-    return code
+    return 0
 
 
 if __name__ == '__main__':
