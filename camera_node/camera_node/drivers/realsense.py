@@ -32,6 +32,9 @@ _COLOR_FORMATS = {
     rs.format.y8: 1,
 }
 
+#: seconds open() waits for a recording's first frame set
+_FIRST_FRAME_TIMEOUT = 10.0
+
 #: metres per depth unit of the node's depth images (millimetres)
 _MM = 0.001
 
@@ -192,6 +195,7 @@ class RealSenseDriver(Driver):
         self._last_seq = -1
         self._removed = False
         self._stopping = False
+        self._pending: Optional[FrameSet] = None
         self._color_format = rs.format.rgb8
 
     # -- open / close -------------------------------------------------------------------
@@ -215,10 +219,30 @@ class RealSenseDriver(Driver):
         self._pipe = pipe
         try:
             self._after_start(profile, path)
+            if self._playback is not None:
+                self._pending = self._first_playback_frames()
         except BaseException:
             self._stop_pipeline()
             raise
         self._last_frame_time = time.monotonic()
+
+    def _first_playback_frames(self) -> FrameSet:
+        """Wait for the recording's first frame set (kept for the first read).
+
+        librealsense 2.59 can abort the process when a playback pipeline is stopped before
+        its first frame arrived (seen under CPU load); opening waits for one so a close
+        right after open is safe.
+        """
+        deadline = time.monotonic() + _FIRST_FRAME_TIMEOUT
+        pipe = self._pipe
+        while pipe is not None and time.monotonic() < deadline:
+            ok, frames = pipe.try_wait_for_frames(100)
+            if ok:
+                frameset = self._convert(frames, time.time_ns())
+                if frameset is not None:
+                    return frameset
+        raise DeviceNotFoundError('RealSense recording %r delivered no frame set within %g s'
+                                  % (self.options['playback_file'], _FIRST_FRAME_TIMEOUT))
 
     def _configure_playback(self, ctx: 'rs.context', cfg: 'rs.config', path: str) -> None:
         if not os.path.isfile(path):
@@ -391,6 +415,9 @@ class RealSenseDriver(Driver):
 
     # -- reading ------------------------------------------------------------------------
     def _read(self, timeout: float) -> Optional[FrameSet]:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            return pending
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             pipe = self._pipe
