@@ -1,12 +1,12 @@
 """Benchmark suite of issue 6: every goal measured beside its baseline in the same run.
 
-``python -m camera_node.bench [--quick] [--json PATH]`` (or ``./dev bench``) prints one
-table (figure, value, baseline, ratio, goal, met?) and writes the figures as JSON. Each
-measurement runs in its own worker process (``--worker NAME``), so the transport and
-allocator settings of one never leak into another. DDS stays on this machine: every worker
-gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and a ROS_DOMAIN_ID this run holds a lock
-on, and the Fast DDS profile is used in a copy whose UDP transport is restricted to
-127.0.0.1 (same shared-memory settings as the shipped file).
+``python -m camera_node.bench [--quick] [--only PART] [--repeat N] [--json PATH]`` (or
+``./dev bench``) prints one table (figure, value, baseline, ratio, goal, met?) and writes
+the figures as JSON. Each measurement runs in its own worker process (``--worker NAME``),
+so the transport and allocator settings of one never leak into another. DDS stays on this
+machine: every worker gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and a ROS_DOMAIN_ID
+this run holds a lock on, and the Fast DDS profile is used in a copy whose UDP transport
+is restricted to 127.0.0.1 (same shared-memory settings as the shipped file).
 
 Transport settings compared: ``stock`` (no profile, default malloc, SingleThreadedExecutor)
 and ``tuned`` (config/fastdds_large_data.xml, :func:`runtime.tune_allocator`,
@@ -526,6 +526,9 @@ def w_rss(spec: Dict[str, Any]) -> Dict[str, Any]:
             'publish_errors': errors}
 
 
+#: parts of the suite --only can pick; 'latency' is the tuned half of 'transport'
+PARTS = ('fill', 'cloud', 'driver', 'transport', 'latency', 'rss', 'scaling')
+
 WORKERS = {'fill': w_fill, 'cloud': w_cloud, 'driver': w_driver, 'node': w_node,
            'floor': w_floor, 'sub': w_sub, 'rss': w_rss}
 
@@ -644,6 +647,31 @@ def scenario(runner: Runner, pub: str, pub_spec: Dict[str, Any], topics: List, f
     return res
 
 
+def median_of_runs(results: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Merge repeated runs of one scenario: per-stream figures and CPU are medians.
+
+    The first run's other entries (getimage, publishers) are kept; every run's figures
+    stay under ``runs``. One run is returned as it is.
+    """
+    if len(results) == 1:
+        return results[0]
+    out = dict(results[0])
+    out['runs'] = results
+    cpus = [r['cpu_pct'] for r in results if r.get('cpu_pct') is not None]
+    out['cpu_pct'] = statistics.median(cpus) if cpus else None
+    streams: Dict[str, Dict[str, Any]] = {}
+    for key in results[0].get('streams', {}):
+        merged = {}
+        for fig in ('received', 'delivered_pct', 'p50_ms', 'p95_ms', 'p99_ms'):
+            vals = [r['streams'][key][fig] for r in results
+                    if r.get('streams', {}).get(key, {}).get(fig) is not None]
+            merged[fig] = statistics.median(vals) if vals else None
+        merged['expected'] = results[0]['streams'][key].get('expected')
+        streams[key] = merged
+    out['streams'] = streams
+    return out
+
+
 def camera_spec(ns: str, w: int, h: int, fps: float) -> Dict[str, Any]:
     """Return a node worker's camera entry."""
     return {'namespace': ns, 'params': {'width': w, 'height': h, 'fps': fps,
@@ -667,6 +695,7 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
         'rss_count': 200 if quick else 10000, 'rss_warmup': 50 if quick else 1000,
         'rss_size': (64, 48) if quick else (320, 240),
         'scale': [1, 2] if quick else [1, 2, 4], 'scale_size': (64, 48) if quick else (640, 480),
+        'repeat': max(1, int(getattr(args, 'repeat', 1) or 1)),
     }
     runner = Runner(args.domain, args.profile_used, args.log_dir)
     raw: Dict[str, Any] = {'config': cfg}
@@ -685,21 +714,33 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
                    'window': cfg['window']}
     rss_spec = {'tuned': True, 'width': cfg['rss_size'][0], 'height': cfg['rss_size'][1],
                 'count': cfg['rss_count'], 'warmup': cfg['rss_warmup']}
-    log('fill, cloud generation, driver cost')
+    only = set(args.only or PARTS)
+
+    if only & {'fill', 'cloud', 'driver'}:
+        log('fill, cloud generation, driver cost')
     if quick:  # accuracy does not matter: overlap the in-process measurements
-        procs = {'fill_off': runner.start('fill', fill_spec, False,
-                                          {'ROS_PYTHON_CHECK_FIELDS': '0'}),
-                 'fill_on': runner.start('fill', fill_spec, False,
-                                         {'ROS_PYTHON_CHECK_FIELDS': '1'}),
-                 'cloud': runner.start('cloud', cloud_spec),
-                 'rss': runner.start('rss', rss_spec, True)}
+        procs = {}
+        if 'fill' in only:
+            procs['fill_off'] = runner.start('fill', fill_spec, False,
+                                             {'ROS_PYTHON_CHECK_FIELDS': '0'})
+            procs['fill_on'] = runner.start('fill', fill_spec, False,
+                                            {'ROS_PYTHON_CHECK_FIELDS': '1'})
+        if 'cloud' in only:
+            procs['cloud'] = runner.start('cloud', cloud_spec)
+        if 'rss' in only:
+            procs['rss'] = runner.start('rss', rss_spec, True)
         for k, p in procs.items():
             raw[k] = runner.finish(p)
     else:
-        raw['fill_off'] = runner.run('fill', fill_spec, False, {'ROS_PYTHON_CHECK_FIELDS': '0'})
-        raw['fill_on'] = runner.run('fill', fill_spec, False, {'ROS_PYTHON_CHECK_FIELDS': '1'})
-        raw['cloud'] = runner.run('cloud', cloud_spec)
-    raw['driver'] = runner.run('driver', driver_spec)
+        if 'fill' in only:
+            raw['fill_off'] = runner.run('fill', fill_spec, False,
+                                         {'ROS_PYTHON_CHECK_FIELDS': '0'})
+            raw['fill_on'] = runner.run('fill', fill_spec, False,
+                                        {'ROS_PYTHON_CHECK_FIELDS': '1'})
+        if 'cloud' in only:
+            raw['cloud'] = runner.run('cloud', cloud_spec)
+    if 'driver' in only:
+        raw['driver'] = runner.run('driver', driver_spec)
 
     node_spec = {'cameras': [camera_spec('/bench_c0', color[0], color[1], cfg['fps']),
                              camera_spec('/bench_c1', depth[0], depth[1], cfg['fps'])]}
@@ -711,22 +752,30 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
     floor_topics = [('color_1280x720', '/bench_floor/color', 'image'),
                     ('aligned_depth_640x480', '/bench_floor/aligned_depth', 'image'),
                     ('cloud_640x480', '/bench_floor/cloud', 'cloud')]
-    for mode in ('stock', 'tuned'):
-        tuned = mode == 'tuned'
-        log('floor publisher, %s transport' % mode)
-        raw['floor_' + mode] = scenario(runner, 'floor', {
-            'tuned': tuned, 'fps': cfg['fps'], 'streams': floor_streams}, floor_topics,
-            cfg['fps'], cfg, tuned)
-        log('camera node stream set, %s transport' % mode)
-        raw['node_' + mode] = scenario(runner, 'node', dict(node_spec, tuned=tuned), topics,
-                                       cfg['fps'], cfg, tuned,
-                                       getimage='/bench_c0/camera/get_image')
-    if not quick:
+    modes = [m for m in ('stock', 'tuned') if m == 'tuned' or 'transport' in only]
+    if only & {'transport', 'latency'}:
+        runs: Dict[str, List[Dict[str, Any]]] = {}
+        for rep in range(cfg['repeat']):  # interleaved, so load changes hit both alike
+            for mode in modes:
+                tuned = mode == 'tuned'
+                tag = '' if cfg['repeat'] == 1 else ' (run %d of %d)' % (rep + 1, cfg['repeat'])
+                log('floor publisher, %s transport%s' % (mode, tag))
+                runs.setdefault('floor_' + mode, []).append(scenario(
+                    runner, 'floor', {'tuned': tuned, 'fps': cfg['fps'],
+                                      'streams': floor_streams}, floor_topics,
+                    cfg['fps'], cfg, tuned))
+                log('camera node stream set, %s transport%s' % (mode, tag))
+                runs.setdefault('node_' + mode, []).append(scenario(
+                    runner, 'node', dict(node_spec, tuned=tuned), topics, cfg['fps'], cfg,
+                    tuned, getimage='/bench_c0/camera/get_image'))
+        for key, results in runs.items():
+            raw[key] = median_of_runs(results)
+    if 'rss' in only and not quick:
         log('RSS over %d frame sets' % cfg['rss_count'])
         raw['rss'] = runner.run('rss', rss_spec, True, timeout=900)
     sw, sh = cfg['scale_size']
     scale_cfg = dict(cfg, window=cfg['scale_window'], warmup=cfg['warmup'])
-    for k in cfg['scale']:
+    for k in (cfg['scale'] if 'scaling' in only else []):
         cams = [camera_spec('/bench_s%d' % i, sw, sh, cfg['fps']) for i in range(k)]
         tops = []
         for i in range(k):
@@ -924,6 +973,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--json', default='bench.json', help='where to write the figures')
     ap.add_argument('--profile', default=None, help='Fast DDS profile to measure '
                     '(default: config/fastdds_large_data.xml, UDP restricted to loopback)')
+    ap.add_argument('--only', action='append', choices=PARTS, metavar='PART',
+                    help='run only this part (repeatable): %s; latency = floor and node '
+                    'with the tuned transport only, transport = stock and tuned'
+                    % ', '.join(PARTS))
+    ap.add_argument('--repeat', type=int, default=1, metavar='N',
+                    help='run the floor and node scenarios N times, interleaved; their '
+                    'figures are the medians (default 1)')
     ap.add_argument('--worker', help=argparse.SUPPRESS)
     ap.add_argument('--spec', help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

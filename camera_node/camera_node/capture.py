@@ -85,13 +85,17 @@ class CaptureThread:
     :param on_open: called (in this thread) after each successful open.
     :param read_timeout: seconds per read before a timeout is counted.
     :param max_backoff: upper bound of the wait between reconnect attempts.
+    :param deliver: if given, called (in this thread) with each frame set instead of
+        putting it into slot: the frame set is published before the next read.
     """
 
     def __init__(self, driver: Driver, slot: LatestSlot, logger,
                  on_open: Callable[[], None], read_timeout: float = 1.0,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0,
+                 deliver: Optional[Callable[[FrameSet], None]] = None) -> None:
         self.driver = driver
         self.slot = slot
+        self.deliver = deliver
         self.log = logger
         self.on_open = on_open
         self.read_timeout = read_timeout
@@ -183,7 +187,10 @@ class CaptureThread:
             self.state = 'streaming'
             self.latest = fs
             self.rate.tick()
-            self.slot.put(fs)
+            if self.deliver is not None:
+                self.deliver(fs)
+            else:
+                self.slot.put(fs)
 
     def _lost(self, message: str) -> None:
         self.state = 'reconnecting'

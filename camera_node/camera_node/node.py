@@ -2,8 +2,9 @@
 
 Threads: the capture thread (:mod:`camera_node.capture`) reads frame sets from the driver
 and leaves the newest in a one-element slot; the publish thread takes it and publishes
-every stream with one stamp; the executor thread only answers services and parameters,
-so they answer whatever the camera does.
+every stream with one stamp (with ``publish_in_capture_thread:=true`` the capture thread
+publishes itself and there is no publish thread); the executor thread only answers
+services and parameters, so they answer whatever the camera does.
 """
 
 from __future__ import annotations
@@ -209,10 +210,12 @@ class CameraNode(LifecycleNode):
                 % (', '.join(unknown), self.driver.name, ', '.join(sorted(self._specs))))
 
     def _new_capture(self) -> CaptureThread:
+        inline = bool(self.p['publish_in_capture_thread'])
         return CaptureThread(self.driver, self.slot, self.get_logger(),
                              on_open=self._on_device_opened,
                              read_timeout=float(self.p['read_timeout']),
-                             max_backoff=float(self.p['reconnect_max_backoff']))
+                             max_backoff=float(self.p['reconnect_max_backoff']),
+                             deliver=self._publish_one if inline else None)
 
     # -- extensions (calibration, services, diagnostics) --------------------------------
     def _load_extensions(self) -> None:
@@ -249,11 +252,14 @@ class CameraNode(LifecycleNode):
         self.slot = LatestSlot()
         self.capture = self._new_capture()
         self._stop.clear()
-        self._pub_thread = threading.Thread(target=self._publish_loop,
-                                            name='camera_publish', daemon=True)
+        self._pub_thread = None
+        if self.capture.deliver is None:
+            self._pub_thread = threading.Thread(target=self._publish_loop,
+                                                name='camera_publish', daemon=True)
         self.active = True
         self.capture.start()
-        self._pub_thread.start()
+        if self._pub_thread is not None:
+            self._pub_thread.start()
         return TransitionCallbackReturn.SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -436,15 +442,20 @@ class CameraNode(LifecycleNode):
         slot = self.slot
         while not self._stop.is_set() and self.context.ok():
             fs = slot.get(0.5)
-            if fs is None or self.closed or not self.active:
-                continue
-            try:
-                self.publish_frame_set(fs)
-            except Exception as exc:  # publish() raises under back-pressure; keep going
-                self.publish_errors += 1
-                if self.publish_errors in (1, 10) or self.publish_errors % 1000 == 0:
-                    self.get_logger().warning('publishing failed (%d times): %s'
-                                              % (self.publish_errors, exc))
+            if fs is not None:
+                self._publish_one(fs)
+
+    def _publish_one(self, fs: FrameSet) -> None:
+        """Publish a frame set while active; count (never raise) publish failures."""
+        if self.closed or not self.active or self._stop.is_set() or not self.context.ok():
+            return
+        try:
+            self.publish_frame_set(fs)
+        except Exception as exc:  # publish() raises under back-pressure; keep going
+            self.publish_errors += 1
+            if self.publish_errors in (1, 10) or self.publish_errors % 1000 == 0:
+                self.get_logger().warning('publishing failed (%d times): %s'
+                                          % (self.publish_errors, exc))
 
     def publish_frame_set(self, fs: FrameSet) -> None:
         """Publish every stream of one frame set with the same stamp."""

@@ -46,6 +46,10 @@ NODE_PARAMETERS = (
               read_only=False, min=0, max=9, step=1),
     ParamSpec('publish_aligned_depth', True,
               'Publish aligned_depth_to_color/* when it has subscribers.', read_only=False),
+    ParamSpec('publish_in_capture_thread', False,
+              'Publish each frame set from the capture thread before the next read, '
+              'instead of handing the newest to a publish thread (which drops frame sets '
+              'the publisher could not keep up with).'),
     ParamSpec('read_timeout', 1.0, 'Seconds a frame may take before it counts as late.',
               min=0.05, max=60.0),
     ParamSpec('reconnect_max_backoff', 5.0,

@@ -234,3 +234,30 @@ def test_unknown_parameters_are_reported(start_node):
     assert p.wait_output('publishing', 30), p.output()
     out = p.output()
     assert 'ignoring unknown parameter(s) widht' in out and 'width' in out
+
+
+def test_publish_in_capture_thread(start_node, probe):
+    p = start_node(namespace='inline', params={'width': 64, 'height': 48, 'fps': 15.0,
+                                               'publish_in_capture_thread': True})
+    assert p.wait_output('publishing', 30), p.output()
+    got = {}
+
+    def keep(name):
+        return lambda m: got.setdefault(name, []).append(m.header.stamp)
+
+    subs = [probe.node.create_subscription(Image, p.topic('color/image_raw'),
+                                           keep('color'), RELIABLE),
+            probe.node.create_subscription(PointCloud2, p.topic('depth/color/points'),
+                                           keep('cloud'), RELIABLE)]
+    try:
+        probe.spin_until(lambda: len(got) == 2 and min(len(v) for v in got.values()) >= 6, 20)
+    finally:
+        for s in subs:
+            probe.node.destroy_subscription(s)
+    stamps = {k: {(s.sec, s.nanosec) for s in v} for k, v in got.items()}
+    assert len(stamps.get('color', set()) & stamps.get('cloud', set())) >= 2, stamps
+    # parameters still answer, and the flag cannot change while running
+    assert set_param(probe, p, 'jpeg_quality', 70).successful
+    assert not set_param(probe, p, 'publish_in_capture_thread', False).successful
+    assert p.stop(signal.SIGTERM) == 0, p.output()
+    assert 'Traceback' not in p.output()
