@@ -26,6 +26,7 @@ setup(
         'console_scripts': [
             'camera_node = camera_node.node:main',
             'snapshot = camera_node.snapshot:main',
+            'cameras = camera_node.multi:main',
         ],
     },
 )

@@ -584,12 +584,13 @@ class CameraNode(LifecycleNode):
                 close()
 
 
-def main(args: Optional[List[str]] = None) -> int:
-    """Entry point of ``ros2 run camera_node camera_node``.
+def run_nodes(make_nodes, args: Optional[List[str]] = None) -> int:
+    """Initialise rclpy, build nodes with make_nodes(), spin them until a signal, clean up.
 
     SIGINT and SIGTERM are handled here from the very first line (rclpy's own handlers
     are not installed: with the EventsExecutor they leave spin blocked forever), so a
-    signal at any moment ends in a clean shutdown and exit code 0.
+    signal at any moment ends in a clean shutdown and exit code 0. make_nodes may raise
+    DriverUnavailableError (exit code 2).
     """
     from . import runtime
     stop = threading.Event()
@@ -602,31 +603,39 @@ def main(args: Optional[List[str]] = None) -> int:
         rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
     except (ImportError, TypeError):  # pragma: no cover - very old rclpy
         rclpy.init(args=argv)
-    node = None
+    nodes: List[CameraNode] = []
     executor = None
     try:
         try:
-            node = CameraNode()
+            make_nodes(nodes)
         except DriverUnavailableError:
             return 2
-        executor, name = runtime.make_executor(logger=node.get_logger())
-        node.get_logger().debug('executor: %s' % name)
-        executor.add_node(node)
+        executor, name = runtime.make_executor(logger=nodes[0].get_logger())
+        nodes[0].get_logger().debug('executor: %s' % name)
+        for node in nodes:
+            executor.add_node(node)
         # spin in slices: a signal sets stop, and the loop ends within one slice
         while not stop.is_set() and rclpy.ok():
             executor.spin_once(timeout_sec=0.1)
     except KeyboardInterrupt:
         pass
     finally:
-        if node is not None:
+        for node in nodes:
             node.get_logger().info('shutting down: stopping capture, closing the device')
             node.shutdown()
             if executor is not None:
                 executor.remove_node(node)
-                executor.shutdown()
+        if executor is not None:
+            executor.shutdown()
+        for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def main(args: Optional[List[str]] = None) -> int:
+    """Entry point of ``ros2 run camera_node camera_node``."""
+    return run_nodes(lambda nodes: nodes.append(CameraNode()), args)
 
 
 if __name__ == '__main__':
