@@ -72,26 +72,29 @@ def test_camera_info_matches_images(node, probe):
         assert list(info.r) == [1, 0, 0, 0, 1, 0, 0, 0, 1]
 
 
-def test_one_stamp_per_frame_set(node, probe):
+def collect_stamps(probe, proc, streams, count=6):
+    """Subscribe to {name: (type, topic)} at once; return name -> set of stamps."""
     got = {}
 
     def keep(name):
         return lambda m: got.setdefault(name, []).append(m.header.stamp)
 
-    subs = [probe.node.create_subscription(Image, node.topic('color/image_raw'),
-                                           keep('color'), RELIABLE),
-            probe.node.create_subscription(Image, node.topic('depth/image_rect_raw'),
-                                           keep('depth'), RELIABLE),
-            probe.node.create_subscription(CameraInfo, node.topic('color/camera_info'),
-                                           keep('info'), RELIABLE),
-            probe.node.create_subscription(PointCloud2, node.topic('depth/color/points'),
-                                           keep('cloud'), RELIABLE)]
+    subs = [probe.node.create_subscription(t, proc.topic(topic), keep(name), RELIABLE)
+            for name, (t, topic) in streams.items()]
     try:
-        probe.spin_until(lambda: len(got) == 4 and min(len(v) for v in got.values()) >= 6, 20)
+        probe.spin_until(lambda: len(got) == len(streams)
+                         and min(len(v) for v in got.values()) >= count, 20)
     finally:
         for s in subs:
             probe.node.destroy_subscription(s)
-    stamps = {k: {(s.sec, s.nanosec) for s in v} for k, v in got.items()}
+    return {k: {(s.sec, s.nanosec) for s in v} for k, v in got.items()}
+
+
+def test_one_stamp_per_frame_set(node, probe):
+    stamps = collect_stamps(probe, node, {
+        'color': (Image, 'color/image_raw'), 'depth': (Image, 'depth/image_rect_raw'),
+        'info': (CameraInfo, 'color/camera_info'),
+        'cloud': (PointCloud2, 'depth/color/points')})
     common = stamps['color'] & stamps['depth'] & stamps['info'] & stamps['cloud']
     assert len(common) >= 2, stamps
 
@@ -240,21 +243,8 @@ def test_publish_in_capture_thread(start_node, probe):
     p = start_node(namespace='inline', params={'width': 64, 'height': 48, 'fps': 15.0,
                                                'publish_in_capture_thread': True})
     assert p.wait_output('publishing', 30), p.output()
-    got = {}
-
-    def keep(name):
-        return lambda m: got.setdefault(name, []).append(m.header.stamp)
-
-    subs = [probe.node.create_subscription(Image, p.topic('color/image_raw'),
-                                           keep('color'), RELIABLE),
-            probe.node.create_subscription(PointCloud2, p.topic('depth/color/points'),
-                                           keep('cloud'), RELIABLE)]
-    try:
-        probe.spin_until(lambda: len(got) == 2 and min(len(v) for v in got.values()) >= 6, 20)
-    finally:
-        for s in subs:
-            probe.node.destroy_subscription(s)
-    stamps = {k: {(s.sec, s.nanosec) for s in v} for k, v in got.items()}
+    stamps = collect_stamps(probe, p, {'color': (Image, 'color/image_raw'),
+                                       'cloud': (PointCloud2, 'depth/color/points')})
     assert len(stamps.get('color', set()) & stamps.get('cloud', set())) >= 2, stamps
     # parameters still answer, and the flag cannot change while running
     assert set_param(probe, p, 'jpeg_quality', 70).successful
