@@ -181,15 +181,23 @@ def encode_rgba(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _read_header(data: bytes, magic: bytes, field: int, name: str) -> Tuple[int, int]:
+    """Return ``(width, height)`` after ``magic``, each a big-endian ``field``-byte int."""
+    data = _as_bytes(data)
+    size = len(magic) + 2 * field
+    if len(data) < size:
+        raise FormatError(f'{name} data too short for its {size}-byte header: '
+                          f'{len(data)} bytes')
+    if bytes(data[:len(magic)]) != magic:
+        raise FormatError(f'not {name}: magic {bytes(data[:len(magic)])!r}, '
+                          f'expected {magic!r}')
+    w = int.from_bytes(data[len(magic):len(magic) + field], 'big')
+    return w, int.from_bytes(data[len(magic) + field:size], 'big')
+
+
 def read_rgba_header(data: bytes) -> Tuple[int, int]:
     """Return ``(width, height)`` from an ``image/vnd.viam.rgba`` header."""
-    data = _as_bytes(data)
-    if len(data) < RGBA_HEADER_LEN:
-        raise FormatError(f'Viam RGBA data too short for its {RGBA_HEADER_LEN}-byte header: '
-                          f'{len(data)} bytes')
-    if bytes(data[:4]) != RGBA_MAGIC:
-        raise FormatError(f'not Viam RGBA: magic {bytes(data[:4])!r}, expected {RGBA_MAGIC!r}')
-    return int.from_bytes(data[4:8], 'big'), int.from_bytes(data[8:12], 'big')
+    return _read_header(data, RGBA_MAGIC, 4, 'Viam RGBA')
 
 
 def decode_rgba(data: bytes) -> np.ndarray:
@@ -217,13 +225,7 @@ def encode_dep(depth_mm: np.ndarray) -> bytes:
 
 def read_dep_header(data: bytes) -> Tuple[int, int]:
     """Return ``(width, height)`` from an ``image/vnd.viam.dep`` header."""
-    data = _as_bytes(data)
-    if len(data) < DEP_HEADER_LEN:
-        raise FormatError(f'Viam depth data too short for its {DEP_HEADER_LEN}-byte header: '
-                          f'{len(data)} bytes')
-    if bytes(data[:8]) != DEP_MAGIC:
-        raise FormatError(f'not Viam depth: magic {bytes(data[:8])!r}, expected {DEP_MAGIC!r}')
-    return int.from_bytes(data[8:16], 'big'), int.from_bytes(data[16:24], 'big')
+    return _read_header(data, DEP_MAGIC, 8, 'Viam depth')
 
 
 def decode_dep(data: bytes) -> np.ndarray:
