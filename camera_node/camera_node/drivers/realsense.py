@@ -190,7 +190,6 @@ class RealSenseDriver(Driver):
         self._clock = ClockMapper()
         self._last_frame_time = 0.0
         self._last_raw: Optional[Tuple[int, float]] = None
-        self._last_stamp = 0
         self._seq_base = 0
         self._last_seq = -1
         self._removed = False
@@ -495,13 +494,8 @@ class RealSenseDriver(Driver):
                                                  rs.timestamp_domain.system_time):
             # already on the host clock (epoch milliseconds)
             return device_ns, domain_name
-        # device clock (or a recording's clock): map to now with the least-delay offset;
-        # that offset only shrinks, so keep the stamps from stepping back when it does
-        stamp = self._clock.to_system_ns(device_ns, arrival_ns)
-        if stamp <= self._last_stamp:
-            stamp = self._last_stamp + 1
-        self._last_stamp = stamp
-        return stamp, domain_name
+        # device clock (or a recording's clock): map to now with the least-delay offset
+        return self._clock.to_system_ns(device_ns, arrival_ns), domain_name
 
     def _rgb(self, frame: 'rs.video_frame') -> np.ndarray:
         data = np.asanyarray(frame.get_data())
