@@ -183,13 +183,13 @@ def rpy_to_quaternion(roll: float, pitch: float, yaw: float) -> Quaternion:
     )
 
 
-def _lat_lon(o_x: float, o_y: float, o_z: float) -> Tuple[float, float]:
-    """Return (lat, lon) of a unit direction with the RDK's pole rule."""
+def _direction_rotation(o_x: float, o_y: float, o_z: float) -> Quaternion:
+    """Return ``Rz(lon) * Ry(lat)`` of a unit direction, with the RDK's pole rule."""
     lat = math.acos(max(-1.0, min(1.0, o_z)))
     lon = 0.0
     if 1.0 - abs(o_z) > POLE_EPSILON:
         lon = math.atan2(o_y, o_x)
-    return lat, lon
+    return quaternion_multiply(_axis_rotation(2, lon), _axis_rotation(1, lat))
 
 
 def _unit_direction(o_x: float, o_y: float, o_z: float) -> Tuple[float, float, float]:
@@ -210,10 +210,8 @@ def ov_to_quaternion(o_x: float, o_y: float, o_z: float, theta_deg: float) -> Qu
     """
     if not math.isfinite(theta_deg):
         raise ValueError(f'orientation vector theta is not finite: {theta_deg!r}')
-    ux, uy, uz = _unit_direction(o_x, o_y, o_z)
-    lat, lon = _lat_lon(ux, uy, uz)
-    q = quaternion_multiply(_axis_rotation(2, lon), _axis_rotation(1, lat))
-    q = quaternion_multiply(q, _axis_rotation(2, math.radians(theta_deg)))
+    q = quaternion_multiply(_direction_rotation(*_unit_direction(o_x, o_y, o_z)),
+                            _axis_rotation(2, math.radians(theta_deg)))
     return _normalized(q)
 
 
@@ -228,9 +226,8 @@ def quaternion_to_ov(q: Sequence[float]) -> OrientationVector:
     qn = _normalized(q)
     r = quaternion_to_matrix(qn)
     o_x, o_y, o_z = _unit_direction(*r[:, 2])
-    lat, lon = _lat_lon(o_x, o_y, o_z)
     # The remaining spin: q_th = (Rz(lon) * Ry(lat))^-1 * q, ideally a pure rotation about z.
-    q_ll = quaternion_multiply(_axis_rotation(2, lon), _axis_rotation(1, lat))
+    q_ll = _direction_rotation(o_x, o_y, o_z)
     _, _, tz, tw = quaternion_multiply(quaternion_conjugate(q_ll), qn)
     if tw < 0.0:
         tz, tw = -tz, -tw
