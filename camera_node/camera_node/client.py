@@ -561,9 +561,21 @@ class CameraClient:
         return images, ResponseMetadata(captured_at, ns)
 
     @staticmethod
+    def _cloud_request(extra: Optional[Mapping[str, Any]]) -> Any:
+        return GetPointCloud.Request(mime_type=vf.MIME_PCD, extra=_extra_json(extra))
+
+    @staticmethod
     def _cloud_answer(res: Any) -> Tuple[bytes, str, ResponseMetadata]:
         captured_at, ns = time_to_datetime(res.captured_at)
         return bytes(res.data), res.mime_type, ResponseMetadata(captured_at, ns)
+
+    @staticmethod
+    def _geometries_request(extra: Optional[Mapping[str, Any]]) -> Any:
+        return GetGeometries.Request(extra=_extra_json(extra))
+
+    @staticmethod
+    def _geometries_answer(res: Any) -> List[Geometry]:
+        return [_geometry(g) for g in res.geometries]
 
     @staticmethod
     def _command_request(command: Mapping[str, Any]) -> Any:
@@ -610,8 +622,8 @@ class CameraClient:
                                       timeout: float = DEFAULT_TIMEOUT
                                       ) -> Tuple[bytes, str, ResponseMetadata]:
         """Return ``(pcd_bytes, mime_type, metadata)``; ``metadata.captured_at`` is set."""
-        req = GetPointCloud.Request(mime_type=vf.MIME_PCD, extra=_extra_json(extra))
-        return self._cloud_answer(self._call('get_point_cloud', req, timeout))
+        res = self._call('get_point_cloud', self._cloud_request(extra), timeout)
+        return self._cloud_answer(res)
 
     def get_properties(self, timeout: float = DEFAULT_TIMEOUT) -> Properties:
         """Return the camera's properties."""
@@ -626,8 +638,8 @@ class CameraClient:
     def get_geometries(self, extra: Optional[Mapping[str, Any]] = None,
                        timeout: float = DEFAULT_TIMEOUT) -> List[Geometry]:
         """Return the camera's geometries, poses in the camera's frame."""
-        req = GetGeometries.Request(extra=_extra_json(extra))
-        return [_geometry(g) for g in self._call('get_geometries', req, timeout).geometries]
+        res = self._call('get_geometries', self._geometries_request(extra), timeout)
+        return self._geometries_answer(res)
 
     def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Release the camera on the node (Viam Close); later calls are refused by the node.
@@ -664,8 +676,8 @@ class CameraClient:
             self, extra: Optional[Mapping[str, Any]] = None,
             timeout: float = DEFAULT_TIMEOUT) -> Tuple[bytes, str, ResponseMetadata]:
         """Return ``(pcd_bytes, mime_type, metadata)`` (async twin)."""
-        req = GetPointCloud.Request(mime_type=vf.MIME_PCD, extra=_extra_json(extra))
-        return self._cloud_answer(await self._call_async('get_point_cloud', req, timeout))
+        res = await self._call_async('get_point_cloud', self._cloud_request(extra), timeout)
+        return self._cloud_answer(res)
 
     async def get_properties_async(self, timeout: float = DEFAULT_TIMEOUT) -> Properties:
         """Return the camera's properties (async twin of :meth:`get_properties`)."""
@@ -681,9 +693,8 @@ class CameraClient:
     async def get_geometries_async(self, extra: Optional[Mapping[str, Any]] = None,
                                    timeout: float = DEFAULT_TIMEOUT) -> List[Geometry]:
         """Return the camera's geometries (async twin of :meth:`get_geometries`)."""
-        req = GetGeometries.Request(extra=_extra_json(extra))
-        res = await self._call_async('get_geometries', req, timeout)
-        return [_geometry(g) for g in res.geometries]
+        res = await self._call_async('get_geometries', self._geometries_request(extra), timeout)
+        return self._geometries_answer(res)
 
     async def close_async(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Release the camera on the node (async twin of :meth:`close`)."""
