@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 from array import array
-import fcntl
 import gc
 import json
 import os
@@ -34,11 +33,15 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from . import runtime
+
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 PROFILE_CANDIDATES = (
     os.path.join(os.path.dirname(PKG_DIR), 'config', 'fastdds_large_data.xml'),
 )
 
+#: lock file of a ROS_DOMAIN_ID a bench run holds (201..232; tests use 20..199)
+BENCH_DOMAIN_LOCK = '/tmp/camera_node_bench_domain_%d.lock'
 #: every goal key the JSON holds (rows may say 'skipped' but the key is always there)
 GOAL_KEYS = (
     'fill_640x480_rgb8', 'fill_1280x720_rgb8', 'fill_640x480_cloud',
@@ -93,7 +96,6 @@ def _stop_event() -> threading.Event:
 
 def _rclpy_init(tuned: bool) -> Tuple[Any, Any, str]:
     """Initialise rclpy without its signal handlers; return (rclpy, executor, name)."""
-    from . import runtime
     if tuned:
         runtime.tune_allocator()
     import rclpy
@@ -271,7 +273,6 @@ def w_node(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Run camera nodes (several in one process if asked) until SIGINT; as node.main will."""
     rclpy, executor, name = _rclpy_init(spec['tuned'])
     from rclpy.parameter import Parameter
-    from . import runtime
     from .node import CameraNode
     stop = _stop_event()
     nodes = []
@@ -599,19 +600,6 @@ class Runner:
             extra_env: Optional[Dict[str, str]] = None, timeout: float = 300.0) -> Dict:
         """Run a worker to completion and return its result."""
         return self.finish(self.start(name, spec, tuned, extra_env), timeout)
-
-
-def claim_domain() -> Tuple[int, Any]:
-    """Take a ROS_DOMAIN_ID no other bench or test run on this machine holds."""
-    for domain in range(201, 233):
-        handle = open('/tmp/camera_node_bench_domain_%d.lock' % domain, 'w')
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        return domain, handle
-    raise RuntimeError('no free ROS_DOMAIN_ID in 201..232')
 
 
 def loopback_profile(src: str, dst_dir: str) -> str:
@@ -946,7 +934,6 @@ def table(rows: List[Dict[str, Any]]) -> str:
 def machine() -> Dict[str, Any]:
     """Return the facts of this machine and software versions."""
     from importlib import metadata
-    from . import runtime
     cpu = ''
     try:
         with open('/proc/cpuinfo') as f:
@@ -986,8 +973,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.worker:
         _result(WORKERS[args.worker](json.loads(args.spec)))
         return 0
-    lock = None
-    domain, lock = claim_domain()
+    domain, lock = runtime.claim_domain(range(201, 233), BENCH_DOMAIN_LOCK)
     args.domain = domain
     with tempfile.TemporaryDirectory(prefix='camera_node_bench_') as tmp:
         args.log_dir = os.environ.get('CAMERA_NODE_BENCH_LOGS') or tmp

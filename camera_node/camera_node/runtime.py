@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import logging
 import os
 import signal
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 #: glibc mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD = -1
@@ -164,3 +165,22 @@ def spin(executor: Any, context: Any = None, poll_sec: float = 0.1) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
+    """Return ``(domain, lock)``: the first ROS_DOMAIN_ID of candidates nobody else holds.
+
+    ``lock_path`` names the lock file of a domain (``%d`` for the number); the domain stays
+    claimed while the returned file is open (an ``flock``, released when the process
+    exits), so parallel test or bench runs on one machine never share a domain. Raise
+    RuntimeError when every candidate is taken.
+    """
+    for domain in candidates:
+        handle = open(lock_path % domain, 'w')
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return domain, handle
+    raise RuntimeError('no free ROS_DOMAIN_ID (every %s is locked)' % lock_path)

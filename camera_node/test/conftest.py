@@ -6,7 +6,6 @@ rclpy is imported anywhere, so the node processes and the in-test probe see each
 and nothing outside this machine.
 """
 
-import fcntl
 import os
 import random
 import signal
@@ -19,6 +18,8 @@ import pytest
 # import, and the domain lock below must be taken by the process that stays.
 import rclpy  # noqa: F401
 
+from camera_node import runtime
+
 _LOCK_HANDLE = None
 
 
@@ -26,16 +27,8 @@ def _claim_domain() -> int:
     global _LOCK_HANDLE
     ids = list(range(20, 200))
     random.Random(os.getpid()).shuffle(ids)
-    for domain in ids:
-        handle = open('/tmp/camera_node_test_domain_%d.lock' % domain, 'w')
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        _LOCK_HANDLE = handle
-        return domain
-    raise RuntimeError('no free ROS_DOMAIN_ID for tests')
+    domain, _LOCK_HANDLE = runtime.claim_domain(ids, '/tmp/camera_node_test_domain_%d.lock')
+    return domain
 
 
 if 'CAMERA_NODE_TEST_DOMAIN' not in os.environ:

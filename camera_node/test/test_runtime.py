@@ -201,3 +201,15 @@ def test_chosen_executor_stops_on_signals_with_runtime_spin(sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_claim_domain_skips_domains_held_elsewhere(tmp_path):
+    pattern = str(tmp_path / 'domain_%d.lock')
+    first, lock = runtime.claim_domain(range(5, 8), pattern)
+    second, other = runtime.claim_domain(range(5, 8), pattern)
+    assert (first, second) == (5, 6)
+    with pytest.raises(RuntimeError):
+        runtime.claim_domain([5, 6], pattern)
+    lock.close()
+    assert runtime.claim_domain([5, 6], pattern)[0] == 5
+    other.close()
