@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+import math
 import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 import warnings
@@ -80,6 +81,17 @@ class Intrinsics:
         return Intrinsics(width, height, self.fx * sx, self.fy * sy,
                           (self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5,
                           self.distortion_model, list(self.distortion))
+
+
+def default_intrinsics(width: int, height: int, hfov_deg: float) -> Intrinsics:
+    """Pinhole guess: square pixels, horizontal field of view hfov_deg, centred, no distortion.
+
+    The principal point is the image centre in ROS pixel coordinates (pixel centres at
+    integers): ``((w - 1) / 2, (h - 1) / 2)``.
+    """
+    f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
+    return Intrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0,
+                      'plumb_bob', [0.0] * 5)
 
 
 @dataclass

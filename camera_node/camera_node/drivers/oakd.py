@@ -25,9 +25,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import depthai as dai
 import numpy as np
 
-from .base import (CameraProperties, DeviceLostError, DeviceNotFoundError, Driver,
-                   DriverError, Extrinsics, FrameSet, Intrinsics, InvalidOptionError,
-                   ParamSpec)
+from .base import (CameraProperties, default_intrinsics, DeviceLostError,
+                   DeviceNotFoundError, Driver, DriverError, Extrinsics, FrameSet, Intrinsics,
+                   InvalidOptionError, ParamSpec)
 
 __all__ = ['GraphHandles', 'GraphRequest', 'OakDriver', 'build_device_graph',
            'find_device', 'parse_profile', 'ros_distortion']
@@ -701,9 +701,7 @@ class OakDriver(Driver):
             except RuntimeError:
                 pass
         if color is None:
-            f = 0.5 * self.width / np.tan(np.radians(DEFAULT_HFOV_DEG) / 2)
-            color = Intrinsics(self.width, self.height, float(f), float(f),
-                               self.width / 2 - 0.5, self.height / 2 - 0.5)
+            color = default_intrinsics(self.width, self.height, DEFAULT_HFOV_DEG)
             source = 'default'
         eeprom = _eeprom_facts(h.calibration)
         model = (h.info.get('product_name') or eeprom.get('product_name')

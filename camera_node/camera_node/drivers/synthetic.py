@@ -25,8 +25,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .base import (CameraProperties, Driver, Extrinsics, FrameSet, Intrinsics,
-                   InvalidOptionError, ParamSpec)
+from .base import (CameraProperties, default_intrinsics, Driver, Extrinsics, FrameSet,
+                   Intrinsics, InvalidOptionError, ParamSpec)
 
 WALL_Z = 3.0
 FLOOR_Y = 0.8
@@ -44,13 +44,6 @@ DEPTH_ORIGIN = np.array([-0.015, 0.0, 0.0])
 NONE, WALL, FLOOR, BOX, SPHERE, WINDOW_ID = range(6)
 _LIGHT = np.array([-0.4, -0.8, -0.45])
 _LIGHT = _LIGHT / np.linalg.norm(_LIGHT)
-
-
-def default_intrinsics(width: int, height: int, hfov_deg: float) -> Intrinsics:
-    """Pinhole intrinsics with square pixels, centred, no distortion."""
-    f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-    return Intrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0,
-                      'plumb_bob', [0.0] * 5)
 
 
 def sphere_center(sequence: int, fps: float, motion: bool) -> np.ndarray:

@@ -26,7 +26,6 @@ from collections import deque
 from dataclasses import dataclass
 import glob
 import logging
-import math
 import os
 import re
 import sys
@@ -37,9 +36,9 @@ from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
 import cv2
 import numpy as np
 
-from .base import (CameraProperties, CommandHandler, DeviceLostError, DeviceNotFoundError,
-                   Driver, DriverError, EndOfStream, Extrinsics, FrameSet, Intrinsics,
-                   InvalidOptionError, ParamSpec)
+from .base import (CameraProperties, CommandHandler, default_intrinsics, DeviceLostError,
+                   DeviceNotFoundError, Driver, DriverError, EndOfStream, Extrinsics,
+                   FrameSet, InvalidOptionError, ParamSpec)
 
 _LOG = logging.getLogger(__name__)
 
@@ -89,17 +88,6 @@ def source_kind(source: str) -> str:
     if _SEQUENCE_RE.search(s):
         return 'sequence'
     return 'file'
-
-
-def default_intrinsics(width: int, height: int, hfov_deg: float) -> Intrinsics:
-    """Pinhole guess: square pixels, horizontal field of view hfov_deg, centred, no distortion.
-
-    The principal point is the image centre in ROS pixel coordinates (pixel centres at
-    integers): ``((w - 1) / 2, (h - 1) / 2)``.
-    """
-    f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-    return Intrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0,
-                      'plumb_bob', [0.0] * 5)
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
