@@ -1,6 +1,7 @@
 """CameraClient and the snapshot tool against camera nodes in other processes, over DDS."""
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta, timezone
 import json
 import math
@@ -283,99 +284,73 @@ def test_destroyed_client_refuses_calls(rclpy_context, camera):
         node.destroy_node()
 
 
-def _spin_in_thread(executor):
+@contextlib.contextmanager
+def _client_on_spun_executor(executor, node_name):
+    """Yield ``(node, client)``: the node on ``executor``, spun in a thread until exit."""
+    node = Node(node_name)
+    executor.add_node(node)
+    c = CameraClient(node, name='camera', namespace=NS)
     stop = threading.Event()
 
     def run():
         while not stop.is_set():
             executor.spin_once(timeout_sec=0.05)
 
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return stop, t
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield node, c
+    finally:
+        stop.set()
+        thread.join(5)
+        c.destroy()
+        executor.remove_node(node)
+        executor.shutdown()
+        node.destroy_node()
+
+
+def _call_in_timer_callback(node, call, wait):
+    """Run ``call()`` in a timer callback of ``node``; return ``{'result'|'error': ...}``."""
+    outcome = {}
+
+    def in_callback():
+        timer.cancel()
+        try:
+            outcome['result'] = call()
+        except Exception as exc:  # recorded for the caller's assertions
+            outcome['error'] = exc
+
+    timer = node.create_timer(0.01, in_callback)
+    deadline = time.monotonic() + wait
+    while not outcome and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return outcome
 
 
 def test_users_single_threaded_executor(rclpy_context, camera):
-    node = Node('client_ste_%d' % os.getpid())
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    c = CameraClient(node, name='camera', namespace=NS)
-    assert not c.spins_itself
-    stop, thread = _spin_in_thread(executor)
-    outcome = {}
-
-    def in_callback():
-        timer.cancel()
-        try:
-            outcome['result'] = c.get_image(timeout=2.0)
-        except Exception as exc:  # recorded for the assertion below
-            outcome['error'] = exc
-
-    try:
+    with _client_on_spun_executor(SingleThreadedExecutor(),
+                                  'client_ste_%d' % os.getpid()) as (node, c):
+        assert not c.spins_itself
         assert c.get_image().source_name == 'color'          # from another thread: fine
-        timer = node.create_timer(0.01, in_callback)
-        deadline = time.monotonic() + 10
-        while not outcome and time.monotonic() < deadline:
-            time.sleep(0.02)
+        outcome = _call_in_timer_callback(node, lambda: c.get_image(timeout=2.0), 10)
         assert isinstance(outcome.get('error'), CameraClientError), outcome
         assert 'single-threaded executor' in str(outcome['error'])
-    finally:
-        stop.set()
-        thread.join(5)
-        c.destroy()
-        executor.remove_node(node)
-        executor.shutdown()
-        node.destroy_node()
 
 
 def test_call_from_a_multithreaded_executor_callback_works(rclpy_context, camera):
-    node = Node('client_mte_%d' % os.getpid())
-    executor = MultiThreadedExecutor(num_threads=2)
-    executor.add_node(node)
-    c = CameraClient(node, name='camera', namespace=NS)
-    stop, thread = _spin_in_thread(executor)
-    outcome = {}
-
-    def in_callback():
-        timer.cancel()
-        try:
-            outcome['result'] = c.get_image('image/vnd.viam.dep', timeout=10.0)
-        except Exception as exc:  # recorded for the assertion below
-            outcome['error'] = exc
-
-    try:
-        timer = node.create_timer(0.01, in_callback)
-        deadline = time.monotonic() + 15
-        while not outcome and time.monotonic() < deadline:
-            time.sleep(0.02)
+    with _client_on_spun_executor(MultiThreadedExecutor(num_threads=2),
+                                  'client_mte_%d' % os.getpid()) as (node, c):
+        outcome = _call_in_timer_callback(
+            node, lambda: c.get_image('image/vnd.viam.dep', timeout=10.0), 15)
         assert 'result' in outcome, outcome
         assert outcome['result'].bytes_to_depth_array()[WALL_PIXEL] == 3000
-    finally:
-        stop.set()
-        thread.join(5)
-        c.destroy()
-        executor.remove_node(node)
-        executor.shutdown()
-        node.destroy_node()
 
 
 def test_blocking_call_from_the_clients_own_spin_thread_raises(rclpy_context, camera):
     node = Node('client_own_%d' % os.getpid())
     c = CameraClient(node, name='camera', namespace=NS)
-    outcome = {}
-
-    def in_callback():
-        timer.cancel()
-        try:
-            outcome['result'] = c.get_properties(timeout=2.0)
-        except Exception as exc:  # recorded for the assertion below
-            outcome['error'] = exc
-
     try:
-        timer = node.create_timer(0.01, in_callback)
-        deadline = time.monotonic() + 10
-        while not outcome and time.monotonic() < deadline:
-            time.sleep(0.02)
+        outcome = _call_in_timer_callback(node, lambda: c.get_properties(timeout=2.0), 10)
         assert isinstance(outcome.get('error'), CameraClientError), outcome
     finally:
         c.destroy()
