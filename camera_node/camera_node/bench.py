@@ -706,27 +706,22 @@ def measure(args: argparse.Namespace) -> Dict[str, Any]:
 
     if only & {'fill', 'cloud', 'driver'}:
         log('fill, cloud generation, driver cost')
+    # (raw key, worker, spec, tuned, extra environment)
+    jobs: List[Tuple[str, str, Dict[str, Any], bool, Optional[Dict[str, str]]]] = []
+    if 'fill' in only:
+        jobs += [('fill_' + mode, 'fill', fill_spec, False, {'ROS_PYTHON_CHECK_FIELDS': flag})
+                 for mode, flag in (('off', '0'), ('on', '1'))]
+    if 'cloud' in only:
+        jobs.append(('cloud', 'cloud', cloud_spec, False, None))
     if quick:  # accuracy does not matter: overlap the in-process measurements
-        procs = {}
-        if 'fill' in only:
-            procs['fill_off'] = runner.start('fill', fill_spec, False,
-                                             {'ROS_PYTHON_CHECK_FIELDS': '0'})
-            procs['fill_on'] = runner.start('fill', fill_spec, False,
-                                            {'ROS_PYTHON_CHECK_FIELDS': '1'})
-        if 'cloud' in only:
-            procs['cloud'] = runner.start('cloud', cloud_spec)
         if 'rss' in only:
-            procs['rss'] = runner.start('rss', rss_spec, True)
-        for k, p in procs.items():
-            raw[k] = runner.finish(p)
+            jobs.append(('rss', 'rss', rss_spec, True, None))
+        procs = {key: runner.start(*job) for key, *job in jobs}
+        for key, p in procs.items():
+            raw[key] = runner.finish(p)
     else:
-        if 'fill' in only:
-            raw['fill_off'] = runner.run('fill', fill_spec, False,
-                                         {'ROS_PYTHON_CHECK_FIELDS': '0'})
-            raw['fill_on'] = runner.run('fill', fill_spec, False,
-                                        {'ROS_PYTHON_CHECK_FIELDS': '1'})
-        if 'cloud' in only:
-            raw['cloud'] = runner.run('cloud', cloud_spec)
+        for key, *job in jobs:
+            raw[key] = runner.run(*job)
     if 'driver' in only:
         raw['driver'] = runner.run('driver', driver_spec)
 
