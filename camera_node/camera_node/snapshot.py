@@ -88,13 +88,12 @@ def _write(path: str, data: bytes) -> None:
         f.write(data)
 
 
-def _encode_png(image: np.ndarray, bgr: bool = False) -> bytes:
-    if bgr:
-        ok, buf = cv2.imencode('.png', image)
-        if not ok:
-            raise RuntimeError('OpenCV could not encode the PNG')
-        return buf.tobytes()
-    return vf.encode_png(image)
+def _encode_bgr_png(image: np.ndarray) -> bytes:
+    """Encode a BGR image (what OpenCV's colour maps give) as PNG."""
+    ok, buf = cv2.imencode('.png', image)
+    if not ok:
+        raise RuntimeError('OpenCV could not encode the PNG')
+    return buf.tobytes()
 
 
 def save_images(images, captured_at: datetime, out_dir: str) -> Tuple[List[str], bool]:
@@ -112,10 +111,10 @@ def save_images(images, captured_at: datetime, out_dir: str) -> Tuple[List[str],
             if mime == vf.MIME_PNG:
                 _write(raw, img.data)  # already a 16-bit greyscale PNG in millimetres
             else:
-                _write(raw, _encode_png(array))
+                _write(raw, vf.encode_png(array))
             lines.append(_line(raw, vf.MIME_PNG, size, captured_at))
             colored = base + '_colorized.png'
-            _write(colored, _encode_png(colorize_depth(array), bgr=True))
+            _write(colored, _encode_bgr_png(colorize_depth(array)))
             lines.append(_line(colored, vf.MIME_PNG, size, captured_at))
         else:
             if mime == vf.MIME_JPEG:
@@ -126,7 +125,7 @@ def save_images(images, captured_at: datetime, out_dir: str) -> Tuple[List[str],
                 _write(path, img.data)
             else:  # Viam RGBA (or anything else decodable): store as PNG
                 path, mime = base + '.png', vf.MIME_PNG
-                _write(path, _encode_png(array))
+                _write(path, vf.encode_png(array))
             lines.append(_line(path, mime, size, captured_at))
     return lines, has_depth
 
