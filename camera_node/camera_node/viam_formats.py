@@ -86,7 +86,7 @@ def strip_lazy(mime: str) -> str:
 
 def normalize_mime(mime: str) -> str:
     """Return ``mime`` lower-cased, trimmed, without ``+lazy``: the form used for matching."""
-    return strip_lazy((mime or '').strip().lower())
+    return strip_lazy((mime or '').lower())
 
 
 def supported_mime_types(source_kind: str) -> Tuple[str, ...]:
