@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 import math
+import re
 import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 import warnings
@@ -272,6 +273,25 @@ class ParamSpec:
     min: Optional[float] = None
     max: Optional[float] = None
     step: Optional[float] = None
+
+
+_PROFILE_RE = re.compile(r'^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+(?:\.\d+)?)\s*$')
+
+
+def parse_profile(text: Any, name: str, hint: str,
+                  fractional_fps: bool = False) -> Tuple[int, int, Any]:
+    """Parse a ``WIDTHxHEIGHTxFPS`` stream profile into (width, height, fps).
+
+    fps is an int, or a float when fractional_fps; ranges are for the caller to check.
+
+    :raises InvalidOptionError: naming the parameter name, with hint on what it takes.
+    """
+    match = _PROFILE_RE.match(text) if isinstance(text, str) else None
+    if match is None or (not fractional_fps and '.' in match.group(3)):
+        raise InvalidOptionError('%s must be WIDTHxHEIGHTxFPS (%s), got %r'
+                                 % (name, hint, text))
+    fps = float(match.group(3)) if fractional_fps else int(match.group(3))
+    return int(match.group(1)), int(match.group(2)), fps
 
 
 class ClockMapper:

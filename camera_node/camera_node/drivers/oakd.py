@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import depthai as dai
 import numpy as np
 
+from . import base
 from .base import (CameraProperties, default_intrinsics, DeviceLostError,
                    DeviceNotFoundError, Driver, DriverError, Extrinsics, FrameSet, Intrinsics,
                    InvalidOptionError, ParamSpec)
@@ -52,7 +53,6 @@ TIMESTAMP_DOMAIN = 'device_synced_host_steady'
 _PRESETS = [m for m in ('DEFAULT', 'ROBOTICS', 'FAST_ACCURACY', 'FAST_DENSITY',
                         'HIGH_DETAIL', 'ACCURACY', 'DENSITY', 'FACE')
             if hasattr(dai.node.StereoDepth.PresetMode, m)]
-_PROFILE_RE = re.compile(r'^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+(?:\.\d+)?)\s*$')
 
 #: runtime options, applied through the colour camera's control queue or the device
 _RUNTIME = ('auto_exposure', 'exposure_us', 'iso', 'auto_white_balance', 'white_balance_k',
@@ -64,11 +64,8 @@ def parse_profile(text: str) -> Tuple[int, int, float]:
 
     :raises InvalidOptionError: the string is malformed or a number is out of range.
     """
-    m = _PROFILE_RE.match(str(text))
-    if not m:
-        raise InvalidOptionError(
-            'color_profile %r is not WIDTHxHEIGHTxFPS (for example 640x400x30)' % (text,))
-    width, height, fps = int(m.group(1)), int(m.group(2)), float(m.group(3))
+    width, height, fps = base.parse_profile(str(text), 'color_profile', 'e.g. 640x400x30',
+                                            fractional_fps=True)
     if not (16 <= width <= 4056 and 16 <= height <= 3040):
         raise InvalidOptionError(
             'color_profile %r: size must be between 16x16 and 4056x3040' % (text,))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import logging
 import math
 import os
-import re
 import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -18,13 +17,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 import pyrealsense2 as rs
 
+from . import base
 from .base import (CameraProperties, ClockMapper, CommandHandler, DeviceLostError,
                    DeviceNotFoundError, Driver, DriverError, EndOfStream, Extrinsics,
                    FrameSet, Intrinsics, InvalidOptionError, ParamSpec)
 
 _LOG = logging.getLogger(__name__)
-
-_PROFILE_RE = re.compile(r'^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+)\s*$')
 
 #: colour formats the driver turns into RGB, with their channel count
 _COLOR_FORMATS = {
@@ -67,13 +65,8 @@ def parse_profile(text: Any, name: str = 'profile') -> Tuple[int, int, int]:
 
     :raises InvalidOptionError: the string is not three non-negative integers joined by x.
     """
-    match = _PROFILE_RE.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise InvalidOptionError(
-            '%s must be WIDTHxHEIGHTxFPS with non-negative integers (e.g. 640x480x30, '
-            '0 meaning any), got %r' % (name, text))
-    width, height, fps = (int(g) for g in match.groups())
-    return width, height, fps
+    return base.parse_profile(text, name, 'non-negative integers, e.g. 640x480x30, 0 '
+                              'meaning any')
 
 
 def ros_distortion(intr: 'rs.intrinsics') -> Tuple[str, List[float]]:
