@@ -28,6 +28,7 @@ from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImag
 from . import viam_formats as vf
 from .drivers.base import FrameSet
 from .geometries import CameraGeometry, GeometryError, markers, parse_geometries
+from .node import stamp_msg
 from .orientation import matrix_to_axis_angle, rotation_matrix_to_quaternion
 
 #: largest DoCommand request accepted, bytes of JSON text
@@ -163,7 +164,7 @@ class ViamServices:
 
     def _ros_image(self, fs: FrameSet, kind: str, image: np.ndarray) -> Image:
         msg = Image()
-        msg.header.stamp = _stamp(fs.stamp_ns)
+        msg.header.stamp = stamp_msg(fs.stamp_ns)
         optical = kind == vf.SOURCE_COLOR or fs.aligned_depth is not None
         msg.header.frame_id = self.node.frames['color_optical' if optical
                                                else 'depth_optical']
@@ -213,7 +214,7 @@ class ViamServices:
             wanted = color_mime if kind == vf.SOURCE_COLOR else ''
             data, mime = self._encode(kind, self._image_of(fs, kind), wanted)
             res.images.append(NamedImage(source_name=name, mime_type=mime, data=data))
-        res.captured_at = _stamp(fs.stamp_ns)
+        res.captured_at = stamp_msg(fs.stamp_ns)
 
     # -- GetPointCloud ------------------------------------------------------------------
     def _get_point_cloud(self, req, res) -> None:
@@ -232,7 +233,7 @@ class ViamServices:
             intr, depth, rgb = node.props.depth, fs.depth, None
         res.data = vf.depth_to_pcd(depth, rgb, intr.fx, intr.fy, intr.cx, intr.cy, dec)
         res.mime_type = vf.MIME_PCD
-        res.captured_at = _stamp(fs.stamp_ns)
+        res.captured_at = stamp_msg(fs.stamp_ns)
 
     # -- GetProperties ------------------------------------------------------------------
     def _get_properties(self, req, res) -> None:
@@ -426,11 +427,6 @@ class ViamServices:
             return
         self.log.info('Close requested: releasing the device')
         self.node.close_device()
-
-
-def _stamp(stamp_ns: int):
-    from builtin_interfaces.msg import Time
-    return Time(sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000)
 
 
 def _json_default(value: Any) -> Any:
