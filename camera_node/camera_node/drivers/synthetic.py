@@ -159,7 +159,6 @@ class _View:
         self.xr, self.yr = _rays(intr)
         t, sid, pts = _render_static(intr, origin)
         self.t = t
-        self.sid = sid
         self.rgb = _shade_static(sid, pts)
         self.depth = _to_mm(t, sid)
 
@@ -179,10 +178,10 @@ class _View:
         return u0, u1, v0, v1
 
     def render(self, center: np.ndarray, rgb_out: Optional[np.ndarray],
-               depth_out: np.ndarray, need_rgb: bool = True) -> None:
-        """Write the scene with the sphere at center into the output arrays."""
+               depth_out: np.ndarray) -> None:
+        """Write the scene with the sphere at center into the output arrays (colour if given)."""
         u0, u1, v0, v1 = self._sphere_rect(center)
-        if need_rgb and rgb_out is not None:
+        if rgb_out is not None:
             rgb_out[...] = self.rgb
         depth_out[...] = self.depth
         if u1 <= u0 or v1 <= v0:
@@ -195,7 +194,7 @@ class _View:
             return
         dsub = depth_out[v0:v1, u0:u1]
         dsub[m] = np.clip(np.rint(ts[m] * 1000.0), 0, 65535).astype(np.uint16)
-        if need_rgb and rgb_out is not None:
+        if rgb_out is not None:
             shade = _shade_sphere(xr, yr, np.where(m, ts, 1.0), self.origin, center)
             rgb_out[v0:v1, u0:u1][m] = shade[m]
 
@@ -245,15 +244,15 @@ class SyntheticDriver(Driver):
         self._next = time.monotonic()
 
     def _render(self, seq: int) -> FrameSet:
-        center = sphere_center(seq, self._fps, self._motion)
         if not self._motion and self._static is not None:
             return self._static
+        center = sphere_center(seq, self._fps, self._motion)
         i = self._color_view.intr
         rgb = np.empty((i.height, i.width, 3), dtype=np.uint8)
         aligned = np.empty((i.height, i.width), dtype=np.uint16)
         depth = np.empty((i.height, i.width), dtype=np.uint16)
         self._color_view.render(center, rgb, aligned)
-        self._depth_view.render(center, None, depth, need_rgb=False)
+        self._depth_view.render(center, None, depth)
         for a in (rgb, aligned, depth):
             a.flags.writeable = False
         fs = FrameSet(color=rgb, depth=depth, aligned_depth=aligned)
