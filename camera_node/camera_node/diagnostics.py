@@ -13,7 +13,7 @@ diagnostic_updater is not on PyPI, so the node publishes the array itself, at
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
@@ -31,8 +31,32 @@ def device_level(state: str, measured: float, expected: float) -> Tuple[bytes, s
     return OK, 'streaming at %.1f Hz' % measured
 
 
+def figures(node) -> Dict[str, Any]:
+    """Return the node's state, rates and counters: what /diagnostics and status report.
+
+    Rates are unrounded Hz; ``published_fps`` maps each stream (and ``points``) to its rate;
+    ``expected_fps`` is None until the device was opened.
+    """
+    cap = node.capture
+    props = node.props
+    published = {name: s.rate.rate() for name, s in node.streams.items()}
+    published['points'] = node.cloud_rate.rate()
+    return {
+        'driver': node.driver.name,
+        'state': 'closed' if node.closed else cap.state,
+        'last_error': cap.last_error,
+        'model': props.model if props else '', 'serial': props.serial if props else '',
+        'expected_fps': props.fps if props else None,
+        'capture_fps': cap.rate.rate(),
+        'published_fps': published,
+        'frames_captured': cap.rate.count, 'frame_sets_published': node.published_sets,
+        'dropped_frame_sets': node.slot.dropped, 'read_timeouts': cap.timeouts,
+        'reconnects': cap.reconnects, 'publish_errors': node.publish_errors,
+    }
+
+
 class Diagnostics:
-    """Publishes the node's DiagnosticArray periodically; also builds the status figures."""
+    """Publishes the node's DiagnosticArray (built from :func:`figures`) periodically."""
 
     def __init__(self, node) -> None:
         self.node = node
@@ -51,27 +75,21 @@ class Diagnostics:
     def statuses(self) -> List[DiagnosticStatus]:
         """Build the statuses of the device and of every stream."""
         node = self.node
-        cap = node.capture
-        props = node.props
-        expected = float(props.fps) if props is not None else 0.0
-        measured = cap.rate.rate()
-        state = 'closed' if node.closed else cap.state
-        level, message = device_level(state, measured, expected)
+        f = figures(node)
+        expected = float(f['expected_fps'] or 0.0)
+        measured = f['capture_fps']
+        level, message = device_level(f['state'], measured, expected)
         base = node.get_fully_qualified_name()
         values: Dict[str, object] = {
-            'driver': node.driver.name, 'state': state,
+            'driver': f['driver'], 'state': f['state'],
             'lifecycle_state': node.lifecycle_state(),
             'expected_rate_hz': '%.2f' % expected, 'measured_rate_hz': '%.2f' % measured,
-            'frames_captured': cap.rate.count, 'dropped_frame_sets': node.slot.dropped,
-            'read_timeouts': cap.timeouts, 'reconnects': cap.reconnects,
-            'publish_errors': node.publish_errors, 'last_error': cap.last_error,
-            'model': props.model if props else '', 'serial': props.serial if props else '',
         }
-        out = [_status(level, base + ': device', message, props.serial if props else '',
-                       values)]
-        rates = {name: s.rate.rate() for name, s in node.streams.items()}
-        rates['points'] = node.cloud_rate.rate()
-        for name, rate in sorted(rates.items()):
+        values.update((k, f[k]) for k in (
+            'frames_captured', 'dropped_frame_sets', 'read_timeouts', 'reconnects',
+            'publish_errors', 'last_error', 'model', 'serial'))
+        out = [_status(level, base + ': device', message, f['serial'], values)]
+        for name, rate in sorted(f['published_fps'].items()):
             out.append(_status(OK, '%s: %s' % (base, name), 'published at %.1f Hz' % rate, '',
                                {'published_rate_hz': '%.2f' % rate,
                                 'expected_rate_hz': '%.2f' % expected}))

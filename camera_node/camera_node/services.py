@@ -26,6 +26,7 @@ from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImag
                                         GetPointCloud, GetProperties)
 
 from . import viam_formats as vf
+from .diagnostics import figures
 from .drivers.base import FrameSet
 from .geometries import CameraGeometry, GeometryError, markers, parse_geometries
 from .node import stamp_msg
@@ -323,23 +324,10 @@ class ViamServices:
         return {'commands': {n: d for n, (d, _) in sorted(self.commands().items())}}
 
     def _cmd_status(self, _cmd) -> Dict[str, Any]:
-        node = self.node
-        cap = node.capture
-        props = node.props
-        streams = {name: round(s.rate.rate(), 2) for name, s in node.streams.items()}
-        streams['points'] = round(node.cloud_rate.rate(), 2)
-        return {
-            'camera': node.camera_name, 'driver': node.driver.name,
-            'state': 'closed' if node.closed else cap.state,
-            'last_error': cap.last_error,
-            'model': props.model if props else '', 'serial': props.serial if props else '',
-            'expected_fps': props.fps if props else None,
-            'capture_fps': round(cap.rate.rate(), 2),
-            'published_fps': streams,
-            'frames_captured': cap.rate.count, 'frame_sets_published': node.published_sets,
-            'dropped_frame_sets': node.slot.dropped, 'read_timeouts': cap.timeouts,
-            'reconnects': cap.reconnects, 'publish_errors': node.publish_errors,
-        }
+        f = figures(self.node)
+        f['capture_fps'] = round(f['capture_fps'], 2)
+        f['published_fps'] = {n: round(r, 2) for n, r in f['published_fps'].items()}
+        return {'camera': self.node.camera_name, **f}
 
     def _cmd_get_parameters(self, _cmd) -> Dict[str, Any]:
         return {'parameters': dict(self.node.p)}
