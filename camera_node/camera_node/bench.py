@@ -284,9 +284,8 @@ def w_node(spec: Dict[str, Any]) -> Dict[str, Any]:
             nodes.append(node)
             executor.add_node(node)
         print('READY %s' % name, flush=True)
-        while not stop.is_set():
+        if not stop.is_set():  # a signal before spin() took over its handlers
             runtime.spin(executor, poll_sec=0.1)
-            break
         errors = sum(n.publish_errors for n in nodes)
         sets = sum(n.published_sets for n in nodes)
     finally:
