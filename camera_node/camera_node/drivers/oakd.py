@@ -348,8 +348,6 @@ class OakDriver(Driver):
     """
 
     name = 'oakd'
-    color_source = 'color'
-    depth_source = 'depth'
     parameters = (
         ParamSpec('device_id', '', "device id (MXID), USB path or IP to open; '' = first "
                   'found'),
