@@ -112,14 +112,8 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 def video_devices() -> List[str]:
     """List ``/dev/video*`` on this machine, each with its V4L2 name when sysfs has it."""
     found = []
-    for path in sorted(glob.glob('/dev/video*'),
-                       key=lambda p: (len(p), p)):
-        name = ''
-        try:
-            with open('/sys/class/video4linux/%s/name' % os.path.basename(path)) as f:
-                name = f.read().strip()
-        except OSError:
-            pass
+    for path in sorted(glob.glob('/dev/video*'), key=lambda p: (len(p), p)):
+        name = _device_name(path)
         found.append('%s (%s)' % (path, name) if name else path)
     return found
 
