@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import os
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -376,6 +376,21 @@ def is_lifecycle(overrides: Mapping[str, Any], params_file: str) -> bool:
     if value is None:
         value = params_file_value(params_file, 'lifecycle')
     return bool(value is not None and to_bool('lifecycle', value))
+
+
+def node_arguments(node_name: str, namespace: str, params_file: str,
+                   overrides: Mapping[str, Any], log_level: str, output: str,
+                   string_value: Callable[[str], Any]) -> Dict[str, Any]:
+    """Return the keyword arguments of the launch_ros ``Node`` that runs one camera.
+
+    The overrides follow the parameter file. launch_ros reads plain strings as YAML on
+    some distros ('0123' would become 83), so every string override is passed through
+    string_value (the launch file's ``ParameterValue(value, value_type=str)``).
+    """
+    typed = {k: string_value(v) if isinstance(v, str) else v for k, v in overrides.items()}
+    return {'package': 'camera_node', 'executable': 'camera_node', 'name': node_name,
+            'namespace': namespace, 'parameters': [params_file, typed], 'output': output,
+            'emulate_tty': True, 'arguments': ['--ros-args', '--log-level', log_level]}
 
 
 def topic_prefix(namespace: str, node_name: str) -> str:

@@ -57,10 +57,8 @@ ARGUMENTS = [
 ]
 
 
-def _typed(params: dict) -> dict:
-    # launch_ros reads plain strings as YAML on some distros ('0123' would become 83)
-    return {k: ParameterValue(v, value_type=str) if isinstance(v, str) else v
-            for k, v in params.items()}
+def _string(value: str) -> ParameterValue:
+    return ParameterValue(value, value_type=str)
 
 
 def launch_setup(context, *args, **kwargs):
@@ -80,10 +78,8 @@ def launch_setup(context, *args, **kwargs):
     actions += [SetEnvironmentVariable(name, value) for name, value in sorted(env.items())]
     # a managed node is started as one, so launch can send it lifecycle events
     node_action = LifecycleNode if launch_logic.is_lifecycle(overrides, params_file) else Node
-    actions.append(node_action(
-        package=PACKAGE, executable='camera_node', name=node_name, namespace=namespace,
-        parameters=[params_file, _typed(overrides)], output=output, emulate_tty=True,
-        arguments=['--ros-args', '--log-level', log_level]))
+    actions.append(node_action(**launch_logic.node_arguments(
+        node_name, namespace, params_file, overrides, log_level, output, _string)))
     if launch_logic.to_bool('rviz', cfg['rviz']):
         camera_name = (overrides.get('camera_name')
                        or launch_logic.params_file_value(params_file, 'camera_name')

@@ -27,10 +27,8 @@ ARGUMENTS = [
 ]
 
 
-def _typed(params: dict) -> dict:
-    # launch_ros reads plain strings as YAML on some distros ('0123' would become 83)
-    return {k: ParameterValue(v, value_type=str) if isinstance(v, str) else v
-            for k, v in params.items()}
+def _string(value: str) -> ParameterValue:
+    return ParameterValue(value, value_type=str)
 
 
 def launch_setup(context, *args, **kwargs):
@@ -47,11 +45,9 @@ def launch_setup(context, *args, **kwargs):
         actions.append(LogInfo(msg='multi_camera.launch.py: %s (%s) at %s' % (
             cam.name, cam.driver, cam.topic_prefix)))
         managed = launch_logic.is_lifecycle(cam.parameters, cam.params_file)
-        actions.append((LifecycleNode if managed else Node)(
-            package=PACKAGE, executable='camera_node', name=cam.node_name,
-            namespace=cam.namespace, parameters=[cam.params_file, _typed(cam.parameters)],
-            output=output, emulate_tty=True,
-            arguments=['--ros-args', '--log-level', log_level]))
+        actions.append((LifecycleNode if managed else Node)(**launch_logic.node_arguments(
+            cam.node_name, cam.namespace, cam.params_file, cam.parameters, log_level, output,
+            _string)))
     return actions
 
 
