@@ -10,6 +10,7 @@ services and parameters, so they answer whatever the camera does.
 from __future__ import annotations
 
 from array import array
+import copy
 import signal
 import sys
 import threading
@@ -176,6 +177,9 @@ class CameraNode(LifecycleNode):
         self._cloud_key: Any = None
         self.cloud_rate = RateMeter()
         self.props: Optional[CameraProperties] = None
+        #: colour intrinsics in use and where they come from; set with the CameraInfos
+        self._color_intr: Optional[Intrinsics] = None
+        self._intr_source = ''
         self._setup_lock = threading.Lock()
         self._tf_pub = None
         self.publish_errors = 0
@@ -306,8 +310,8 @@ class CameraNode(LifecycleNode):
         props = self.driver.properties()
         with self._setup_lock:
             first = self.props is None
-            self.props = props
             self._make_streams(props)
+            self.props = props  # after the streams: services then find intrinsics too
             self._publish_static_tf(props)
         if first:
             self._announce(props)
@@ -333,20 +337,19 @@ class CameraNode(LifecycleNode):
         self._set_infos(props)
 
     def _set_infos(self, props: CameraProperties) -> None:
-        color = self._color_info(props)
+        """Set the CameraInfos and the colour intrinsics: the calibration is fitted here only."""
+        calib = self.calibration.color_info(props.color.width, props.color.height)
+        if calib is None:
+            color = camera_info(props.color)
+            self._color_intr, self._intr_source = props.color, props.intrinsics_source
+        else:
+            color = calib
+            self._color_intr, self._intr_source = info_to_intrinsics(calib), 'calibration_file'
         self.streams['color'].set_info(color)
         if props.has_depth:
             self.streams['depth'].set_info(camera_info(props.depth))
-            aligned = CameraInfo()
-            aligned.width, aligned.height = color.width, color.height
-            aligned.distortion_model, aligned.d = color.distortion_model, list(color.d)
-            aligned.k, aligned.r, aligned.p = list(color.k), list(color.r), list(color.p)
-            self.streams['aligned_depth'].set_info(aligned)
+            self.streams['aligned_depth'].set_info(copy.deepcopy(color))
         self._cloud_key = None
-
-    def _color_info(self, props: CameraProperties) -> CameraInfo:
-        calib = self.calibration.color_info(props.color.width, props.color.height)
-        return calib if calib is not None else camera_info(props.color)
 
     def refresh_camera_info(self) -> None:
         """Rebuild CameraInfo (and cloud rays) after the calibration changed."""
@@ -356,19 +359,11 @@ class CameraNode(LifecycleNode):
 
     def color_intrinsics(self) -> Optional[Intrinsics]:
         """Return the colour imager's intrinsics (the stored calibration when there is one)."""
-        if self.props is None:
-            return None
-        calib = self.calibration.color_info(self.props.color.width, self.props.color.height)
-        return self.props.color if calib is None else info_to_intrinsics(calib)
+        return self._color_intr
 
     def intrinsics_source(self) -> str:
         """Return where the colour intrinsics come from (device, default, calibration...)."""
-        if self.props is None:
-            return ''
-        if self.calibration.color_info(self.props.color.width,
-                                       self.props.color.height) is not None:
-            return 'calibration_file'
-        return self.props.intrinsics_source
+        return self._intr_source
 
     def static_transforms(self, props: CameraProperties) -> List[TransformStamped]:
         """Return the camera's fixed frames (REP-103/105), stamped now."""

@@ -9,7 +9,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, PointCloud2
 
-from camera_node.node import CameraNode
+from camera_node.node import CameraNode, stamp_msg
 from camera_node_interfaces.srv import DoCommand
 
 
@@ -78,3 +78,21 @@ def test_publish_failures_are_counted_and_publishing_goes_on(inproc_node):
     while len(got) < 3 and time.monotonic() < deadline:
         executor.spin_once(timeout_sec=0.05)
     assert len(got) >= 3
+
+
+def test_calibration_is_fitted_once_per_setup_not_per_cloud(inproc_node):
+    node, executor = inproc_node
+    deadline = time.monotonic() + 15
+    while node.capture.latest is None and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    calls = []
+    real = node.calibration.color_info
+    node.calibration.color_info = lambda w, h: calls.append((w, h)) or real(w, h)
+    fs = node.capture.latest
+    for _ in range(3):
+        node.build_cloud(fs, stamp_msg(fs.stamp_ns))
+        assert node.color_intrinsics() is node.props.color
+        assert node.intrinsics_source() == 'synthetic'
+    assert calls == []
+    node.refresh_camera_info()
+    assert calls == [(32, 24)]
