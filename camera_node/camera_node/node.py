@@ -16,7 +16,6 @@ import sys
 import threading
 from typing import Any, Dict, List, Optional
 
-import cv2
 import numpy as np
 import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -29,6 +28,7 @@ from geometry_msgs.msg import TransformStamped
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from . import geometry, params
+from . import viam_formats as vf
 from .calibration import info_to_intrinsics
 from .capture import CaptureThread, LatestSlot, RateMeter
 from .drivers import CameraProperties, Driver, DriverUnavailableError, FrameSet, Intrinsics
@@ -476,16 +476,15 @@ class CameraNode(LifecycleNode):
             self.published_sets += 1
 
     def _publish_compressed(self, fs: FrameSet, stamp: Time) -> None:
-        bgr = cv2.cvtColor(fs.color, cv2.COLOR_RGB2BGR)
-        ok, buf = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY,
-                                             int(self.p['jpeg_quality'])])
-        if not ok:
+        try:
+            data = vf.encode_jpeg(fs.color, int(self.p['jpeg_quality']))
+        except vf.FormatError:
             return
         msg = CompressedImage()
         msg.header.stamp = stamp
         msg.header.frame_id = self.frames['color_optical']
         msg.format = 'rgb8; jpeg compressed bgr8'
-        msg.data = buf.tobytes()
+        msg.data = data
         self.compressed_pub.publish(msg)
 
     def build_cloud(self, fs: FrameSet, stamp: Time) -> PointCloud2:
