@@ -1,4 +1,4 @@
-"""Camera geometry: pinhole rays, depth to points, PointCloud2 packing, frame rotations.
+"""Camera geometry: pinhole rays, depth to points, PointCloud2 packing, the optical frame.
 
 Pure numpy (plus sensor_msgs for the PointCloud2 layout); no rclpy node needed.
 """
@@ -6,13 +6,11 @@ Pure numpy (plus sensor_msgs for the PointCloud2 layout); no rclpy node needed.
 from __future__ import annotations
 
 from array import array
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
 from .drivers.base import Intrinsics
-from .orientation import quaternion_to_matrix as _quaternion_to_matrix
-from .orientation import rotation_matrix_to_quaternion, rpy_to_quaternion
 
 #: quaternion (x, y, z, w) of an optical frame in its imager's body frame:
 #: roll=-pi/2, yaw=-pi/2 (REP-103), so optical z = body x, optical x = body -y.
@@ -45,37 +43,11 @@ class RayTable:
 
     def __init__(self, intr: Intrinsics, decimation: int = 1) -> None:
         d = max(1, int(decimation))
-        self.intrinsics = intr
         self.decimation = d
         self.xr = ((np.arange(0, intr.width, d) - intr.cx) / intr.fx).astype(np.float32)
         self.yr = ((np.arange(0, intr.height, d) - intr.cy) / intr.fy).astype(np.float32)
         self.width = self.xr.size
         self.height = self.yr.size
-
-
-# Rotation helpers live in orientation.py; these names are kept for callers of this module.
-quaternion_from_rpy = rpy_to_quaternion
-quaternion_to_matrix = _quaternion_to_matrix
-
-
-def matrix_to_quaternion(r: np.ndarray) -> Tuple[float, float, float, float]:
-    """Return the unit quaternion (x, y, z, w), w >= 0, of a 3x3 rotation matrix."""
-    return tuple(rotation_matrix_to_quaternion(np.asarray(r, dtype=np.float64)))
-
-
-def optical_to_body(p_optical: np.ndarray) -> np.ndarray:
-    """Express optical-frame vectors (z fwd, x right, y down) in the body frame (REP-103)."""
-    return np.asarray(p_optical) @ quaternion_to_matrix(OPTICAL_QUATERNION).T
-
-
-def pack_rgb_float(rgb: np.ndarray) -> np.ndarray:
-    """Pack HxWx3 (or Nx3) uint8 RGB into float32 whose bytes are B, G, R, 0 (rviz/PCL)."""
-    rgb = np.asarray(rgb, dtype=np.uint8)
-    out = np.zeros(rgb.shape[:-1] + (4,), dtype=np.uint8)
-    out[..., 0] = rgb[..., 2]
-    out[..., 1] = rgb[..., 1]
-    out[..., 2] = rgb[..., 0]
-    return out.view(np.float32)[..., 0]
 
 
 class CloudBuffer:

@@ -33,6 +33,7 @@ from .calibration import info_to_intrinsics
 from .capture import CaptureThread, LatestSlot, RateMeter
 from .drivers import CameraProperties, Driver, DriverUnavailableError, FrameSet, Intrinsics
 from .drivers import driver_class, InvalidOptionError
+from .orientation import quaternion_to_matrix, rotation_matrix_to_quaternion, rpy_to_quaternion
 
 try:  # a real distro has tf2_msgs; ./dev setup builds a stand-in where it is missing
     from tf2_msgs.msg import TFMessage
@@ -155,7 +156,6 @@ class CameraNode(LifecycleNode):
         except DriverUnavailableError as exc:
             self.get_logger().fatal(str(exc))
             raise
-        self.driver_cls = cls
         for s in cls.parameters:
             self._specs[s.name] = s
         self.driver_options = params.declare(self, cls.parameters)
@@ -384,16 +384,16 @@ class CameraNode(LifecycleNode):
 
         if self.p['parent_frame']:
             m = [float(v) for v in self.p['mount_pose']]
-            tf(self.p['parent_frame'], f['link'], m[:3], geometry.quaternion_from_rpy(*m[3:]))
+            tf(self.p['parent_frame'], f['link'], m[:3], rpy_to_quaternion(*m[3:]))
         color_pos = props.color_to_link
         color_rot = (0.0, 0.0, 0.0, 1.0)
         if props.has_depth and props.depth_to_color is not None:
             # colour pose in the depth optical frame is the inverse of depth->colour
             r = np.asarray(props.depth_to_color.rotation, dtype=float)
             t = np.asarray(props.depth_to_color.translation, dtype=float)
-            o = geometry.quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
+            o = quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
             color_pos = tuple(o @ (-r.T @ t))
-            color_rot = geometry.matrix_to_quaternion(o @ r.T @ o.T)
+            color_rot = rotation_matrix_to_quaternion(o @ r.T @ o.T)
             tf(f['link'], f['depth'], (0, 0, 0), (0, 0, 0, 1))
             tf(f['depth'], f['depth_optical'], (0, 0, 0), geometry.OPTICAL_QUATERNION)
         tf(f['link'], f['color'], color_pos, color_rot)

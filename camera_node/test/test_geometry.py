@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from camera_node import geometry
+from camera_node import geometry, orientation
 from camera_node.drivers.base import Intrinsics
 
 INTR = Intrinsics(8, 6, 10.0, 12.0, 3.5, 2.5)
@@ -88,18 +88,20 @@ def test_cloud_buffer_rejects_wrong_size():
         geometry.CloudBuffer(geometry.RayTable(INTR), array('B', bytes(10)))
 
 
-def test_pack_rgb_float_byte_order():
-    packed = geometry.pack_rgb_float(np.array([[10, 20, 30]], np.uint8))
+def test_cloud_rgb_float_byte_order():
+    buf = geometry.CloudBuffer(geometry.RayTable(Intrinsics(1, 1, 1.0, 1.0, 0.0, 0.0)))
+    buf.fill(np.array([[1000]], np.uint16), np.array([[[10, 20, 30]]], np.uint8))
+    packed = buf.points()[..., 3].reshape(-1)
     assert packed.view(np.uint32)[0] == (10 << 16) | (20 << 8) | 30
 
 
 def test_optical_rotation_follows_rep103():
-    r = geometry.quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
+    r = orientation.quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
     # optical z (forward) is body x, optical x (right) is body -y, optical y (down) is -z
     np.testing.assert_allclose(r @ [0, 0, 1], [1, 0, 0], atol=1e-12)
     np.testing.assert_allclose(r @ [1, 0, 0], [0, -1, 0], atol=1e-12)
     np.testing.assert_allclose(r @ [0, 1, 0], [0, 0, -1], atol=1e-12)
-    q = geometry.quaternion_from_rpy(-math.pi / 2, 0.0, -math.pi / 2)
+    q = orientation.rpy_to_quaternion(-math.pi / 2, 0.0, -math.pi / 2)
     np.testing.assert_allclose(q, geometry.OPTICAL_QUATERNION, atol=1e-12)
 
 
@@ -110,12 +112,13 @@ def test_quaternion_matrix_round_trip():
         q /= np.linalg.norm(q)
         if q[3] < 0:
             q = -q
-        back = geometry.matrix_to_quaternion(geometry.quaternion_to_matrix(tuple(q)))
+        r = orientation.quaternion_to_matrix(tuple(q))
+        back = orientation.rotation_matrix_to_quaternion(r)
         np.testing.assert_allclose(back, q, atol=1e-9)
 
 
 def test_rpy_yaw_rotates_x_to_y():
-    r = geometry.quaternion_to_matrix(geometry.quaternion_from_rpy(0, 0, math.pi / 2))
+    r = orientation.quaternion_to_matrix(orientation.rpy_to_quaternion(0, 0, math.pi / 2))
     np.testing.assert_allclose(r @ [1, 0, 0], [0, 1, 0], atol=1e-12)
 
 
