@@ -164,7 +164,6 @@ class CalibrationManager:
         self._lock = threading.Lock()
         self.info = None          # CameraInfo from the file, as stored
         self.url = ''
-        self.source = ''
         self._load(node.p['camera_info_url'], at_start=True)
         node.param_hooks['camera_info_url'] = (self._check_url, self._apply_url)
         self.service = node.create_service(SetCameraInfo, '~/set_camera_info', self._set)
@@ -178,7 +177,6 @@ class CalibrationManager:
             path = resolve_url(url)
             with open(path) as f:
                 self.info = parse_calibration(f.read())
-            self.source = path
             size = (self.info.width, self.info.height)
             self.log.info('calibration loaded from %s (%dx%d)' % ((path,) + size))
         except (OSError, CalibrationError) as exc:
@@ -240,13 +238,13 @@ class CalibrationManager:
                 raise CalibrationError('camera_info.k needs positive focal lengths')
             path = self.write_path()
             os.makedirs(os.path.dirname(path), exist_ok=True)
+            text = calibration_yaml(info, self.node.camera_name)
             tmp = path + '.tmp'
             with open(tmp, 'w') as f:
-                f.write(calibration_yaml(info, self.node.camera_name))
+                f.write(text)
             os.replace(tmp, path)
             with self._lock:
-                self.info = parse_calibration(calibration_yaml(info, self.node.camera_name))
-                self.source = path
+                self.info = parse_calibration(text)
             self.node.refresh_camera_info()
             response.success = True
             response.status_message = 'calibration stored in %s' % path
