@@ -111,6 +111,16 @@ class ImageStream:
         msg.header.stamp = stamp
         return msg
 
+    def message(self, image: np.ndarray, stamp: Time) -> Image:
+        """Return a new message of this stream holding a copy of image (service replies)."""
+        image = np.ascontiguousarray(image)
+        msg = Image(height=image.shape[0], width=image.shape[1], encoding=self.encoding,
+                    is_bigendian=0, step=int(image.strides[0]),
+                    data=array('B', image.tobytes()))
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.frame_id
+        return msg
+
     def publish(self, image: np.ndarray, stamp: Time) -> None:
         """Publish image and its CameraInfo with the same header."""
         msg = self.fill(image, stamp)

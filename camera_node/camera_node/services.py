@@ -9,7 +9,6 @@ in one answer always belong together and ``captured_at`` is their capture time.
 
 from __future__ import annotations
 
-from array import array
 import json
 import math
 import time
@@ -18,7 +17,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
 
 from camera_node_interfaces.msg import Geometry, NamedImage
@@ -148,13 +146,14 @@ class ViamServices:
             out[d.depth_source] = vf.SOURCE_DEPTH
         return out
 
-    def _image_of(self, fs: FrameSet, kind: str) -> np.ndarray:
+    def _image_of(self, fs: FrameSet, kind: str) -> Tuple[str, np.ndarray]:
+        """Return (node stream, image) of a source kind: depth is the aligned one if any."""
         if kind == vf.SOURCE_COLOR:
-            return fs.color
+            return 'color', fs.color
         if fs.aligned_depth is not None:
-            return fs.aligned_depth
+            return 'aligned_depth', fs.aligned_depth
         if fs.depth is not None:
-            return fs.depth
+            return 'depth', fs.depth
         raise RequestError('the newest frame set has no depth image')
 
     def _encode(self, kind: str, image: np.ndarray, wanted: str) -> Tuple[bytes, str]:
@@ -162,19 +161,6 @@ class ViamServices:
                                         jpeg_quality=int(self.node.p['jpeg_quality']),
                                         png_level=int(self.node.p['png_level']))
         return data, mime
-
-    def _ros_image(self, fs: FrameSet, kind: str, image: np.ndarray) -> Image:
-        msg = Image()
-        msg.header.stamp = stamp_msg(fs.stamp_ns)
-        optical = kind == vf.SOURCE_COLOR or fs.aligned_depth is not None
-        msg.header.frame_id = self.node.frames['color_optical' if optical
-                                               else 'depth_optical']
-        msg.height, msg.width = image.shape[:2]
-        msg.encoding = 'rgb8' if kind == vf.SOURCE_COLOR else '16UC1'
-        msg.is_bigendian = 0
-        msg.step = msg.width * (3 if kind == vf.SOURCE_COLOR else 2)
-        msg.data = array('B', np.ascontiguousarray(image).tobytes())
-        return msg
 
     # -- GetImage -----------------------------------------------------------------------
     def _get_image(self, req, res) -> None:
@@ -192,10 +178,10 @@ class ViamServices:
             source = self.node.driver.color_source
         fs = self._frame_set()
         kind = sources[source]
-        image = self._image_of(fs, kind)
+        stream, image = self._image_of(fs, kind)
         res.data, res.mime_type = self._encode(kind, image, req.mime_type)
         res.source_name = source
-        res.image = self._ros_image(fs, kind, image)
+        res.image = self.node.streams[stream].message(image, stamp_msg(fs.stamp_ns))
 
     # -- GetImages ----------------------------------------------------------------------
     def _get_images(self, req, res) -> None:
@@ -213,7 +199,7 @@ class ViamServices:
         for name in dict.fromkeys(names):
             kind = sources[name]
             wanted = color_mime if kind == vf.SOURCE_COLOR else ''
-            data, mime = self._encode(kind, self._image_of(fs, kind), wanted)
+            data, mime = self._encode(kind, self._image_of(fs, kind)[1], wanted)
             res.images.append(NamedImage(source_name=name, mime_type=mime, data=data))
         res.captured_at = stamp_msg(fs.stamp_ns)
 

@@ -106,6 +106,10 @@ def test_get_image_matches_the_topic_frame_of_the_same_set(cam, probe, topics, w
     # the undecoded sensor_msgs/Image in the answer is the same frame
     raw = np.frombuffer(bytes(res.image.data), truth.dtype).reshape(truth.shape)
     assert np.array_equal(raw, truth)
+    # ... with the encoding and frame of the topic it matches (depth: the aligned one)
+    assert res.image.encoding == ('rgb8' if source == 'color' else '16UC1')
+    assert res.image.header.frame_id == 'camera_color_optical_frame'
+    assert res.image.step == W * (3 if source == 'color' else 2)
 
 
 def test_rgba_and_dep_headers_byte_by_byte(cam, probe):
