@@ -13,8 +13,7 @@ import threading
 import time
 from typing import Callable, Deque, Optional
 
-from .drivers.base import (DeviceLostError, DeviceNotFoundError, Driver, DriverError,
-                           EndOfStream, FrameSet)
+from .drivers.base import DeviceLostError, DeviceNotFoundError, Driver, EndOfStream, FrameSet
 
 
 class LatestSlot:
@@ -142,12 +141,7 @@ class CaptureThread:
             if not self.driver.is_open:
                 try:
                     self.driver.open()
-                except DriverError as exc:
-                    self._report_open_failure(exc, attempt)
-                    attempt += 1
-                    self._backoff(attempt)
-                    continue
-                except Exception as exc:  # an SDK error we did not foresee
+                except Exception as exc:  # DriverError, or an SDK error we did not foresee
                     self._report_open_failure(exc, attempt)
                     attempt += 1
                     self._backoff(attempt)
