@@ -83,10 +83,8 @@ def descriptor(spec: ParamSpec):
     from rcl_interfaces.msg import (FloatingPointRange, IntegerRange,
                                     ParameterDescriptor)
     d = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
-    if spec.min is not None and spec.max is not None:
-        if isinstance(spec.default, bool):
-            pass
-        elif isinstance(spec.default, int):
+    if spec.min is not None and spec.max is not None and not isinstance(spec.default, bool):
+        if isinstance(spec.default, int):
             d.integer_range = [IntegerRange(from_value=int(spec.min), to_value=int(spec.max),
                                             step=int(spec.step or 1))]
         elif isinstance(spec.default, float):
@@ -98,11 +96,11 @@ def descriptor(spec: ParamSpec):
     return d
 
 
-def declare(node, specs: Iterable[ParamSpec], overrides: Optional[dict] = None) -> dict:
+def declare(node, specs: Iterable[ParamSpec]) -> dict:
     """Declare every spec on node; return name -> value (after launch/YAML overrides)."""
     values = {}
     for spec in specs:
-        default = (overrides or {}).get(spec.name, spec.default)
+        default = spec.default
         if isinstance(default, tuple):
             default = list(default)
         if not node.has_parameter(spec.name):
