@@ -29,7 +29,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import yaml
 
-from .orientation import ov_to_quaternion
+from .orientation import ov_to_quaternion, rotate_vector
 
 SHAPES = ('box', 'sphere', 'capsule')
 
@@ -178,7 +178,6 @@ def markers(geos: Sequence[CameraGeometry], frame_id: str, ns: str, stamp=None):
             m.type = kind
             m.action = Marker.ADD
             # the part's offset is along the geometry's local axes
-            from .orientation import rotate_vector
             off = rotate_vector(q, offset)
             p = geo.position_m
             m.pose.position.x, m.pose.position.y, m.pose.position.z = (
