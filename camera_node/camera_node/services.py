@@ -226,11 +226,9 @@ class ViamServices:
     def _get_properties(self, req, res) -> None:
         parse_extra(req.extra)
         node = self.node
-        if node.closed:
-            self._frame_set()
         props = node.props
-        if props is None:
-            self._frame_set()  # raises with the camera state
+        if node.closed or props is None:
+            self._frame_set()  # raises with the reason
         intr = node.color_intrinsics()
         res.supports_pcd = props.has_depth
         ip = res.intrinsic_parameters
