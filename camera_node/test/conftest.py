@@ -18,7 +18,7 @@ import pytest
 # import, and the domain lock below must be taken by the process that stays.
 import rclpy  # noqa: F401
 
-from camera_node import runtime
+from camera_node.ros import runtime
 
 _LOCK_HANDLE = None
 

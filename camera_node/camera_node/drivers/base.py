@@ -1,162 +1,31 @@
-"""The driver seam: what every camera driver gives the node.
+"""The driver seam: what every camera driver gives the camera session.
 
-A driver owns one device (or file, or synthetic scene). The node calls, from its capture
-thread only:
+A driver owns one device (or file, or synthetic scene). The session calls, from its
+capture thread only:
 
 * :meth:`Driver.open` once (raises :class:`DeviceNotFoundError` naming what it searched),
 * :meth:`Driver.read` in a loop, each call returning the next :class:`FrameSet` or
-  ``None`` on timeout (raises :class:`DeviceLostError` when the device went away),
+  ``None`` on timeout (raises :class:`DeviceLostError` when the device went away,
+  :class:`EndOfStream` when a finite source ends),
 * :meth:`Driver.close` at the end (idempotent).
 
-:meth:`Driver.properties` may be called from any thread after ``open``.
-Images are numpy arrays in fixed conventions so the node never needs to know the SDK:
-colour is ``HxWx3 uint8 RGB``; depth is ``HxW uint16`` in millimetres (0 = no depth).
+:meth:`Driver.properties` may be called from any thread after ``open``. The driver reads
+its options from ``self.options``, a live read-only view of the camera's one
+:class:`~camera_node.core.params.ParameterStore`: a runtime change reaches the driver first
+through :meth:`Driver.check_option` (may it?) and :meth:`Driver.set_option` (apply it to
+the device), and only then shows in ``options``.
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
-import math
-import re
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 import warnings
 
-import numpy as np
-
-
-class DriverError(RuntimeError):
-    """Base class of the errors a driver raises."""
-
-
-class DriverUnavailableError(DriverError):
-    """The driver name is unknown, or its SDK cannot be imported here."""
-
-
-class DeviceNotFoundError(DriverError):
-    """No device matched; the message names what was searched for and what was seen."""
-
-
-class DeviceLostError(DriverError):
-    """The device stopped delivering frames (unplugged, stream ended, server gone)."""
-
-
-class EndOfStream(DriverError):
-    """A finite source (file, recording) has no more frames and does not loop."""
-
-
-class InvalidOptionError(DriverError, ValueError):
-    """A driver option has a value the driver or the device cannot take."""
-
-
-@dataclass
-class Intrinsics:
-    """Pinhole intrinsics and distortion of one imager, for images of width x height.
-
-    ``distortion_model`` uses ROS names (``plumb_bob`` with ``[k1, k2, p1, p2, k3]`` or
-    ``rational_polynomial`` with 8 coefficients); an empty list means no distortion.
-    """
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    distortion_model: str = 'plumb_bob'
-    distortion: Sequence[float] = field(default_factory=lambda: [0.0] * 5)
-
-    def k(self) -> list:
-        """Row-major 3x3 camera matrix as CameraInfo.k wants it."""
-        return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
-
-    def p(self, tx: float = 0.0) -> list:
-        """Row-major 3x4 projection matrix as CameraInfo.p wants it."""
-        return [self.fx, 0.0, self.cx, tx, 0.0, self.fy, self.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
-
-    def scaled(self, width: int, height: int) -> 'Intrinsics':
-        """Return these intrinsics for the same imager resampled to width x height."""
-        sx = width / self.width
-        sy = height / self.height
-        return Intrinsics(width, height, self.fx * sx, self.fy * sy,
-                          (self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5,
-                          self.distortion_model, list(self.distortion))
-
-
-def default_intrinsics(width: int, height: int, hfov_deg: float) -> Intrinsics:
-    """Pinhole guess: square pixels, horizontal field of view hfov_deg, centred, no distortion.
-
-    The principal point is the image centre in ROS pixel coordinates (pixel centres at
-    integers): ``((w - 1) / 2, (h - 1) / 2)``.
-    """
-    f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-    return Intrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0,
-                      'plumb_bob', [0.0] * 5)
-
-
-@dataclass
-class Extrinsics:
-    """Rigid transform from one imager's optical frame to another's.
-
-    A point ``p_from`` maps to ``p_to = rotation @ p_from + translation`` (metres).
-    """
-
-    rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
-    translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
-
-
-@dataclass
-class CameraProperties:
-    """What a driver knows about its device once open.
-
-    :param color: intrinsics of the colour imager (the images in ``FrameSet.color``).
-    :param depth: intrinsics of the depth imager (``FrameSet.depth``), None without depth.
-    :param depth_to_color: extrinsics from the depth optical frame to the colour one.
-    :param color_to_link: colour optical frame origin in the ``<name>_link`` body frame
-        (x forward, y left, z up), metres; depth is assumed at the link origin.
-    :param fps: nominal frame-set rate the device was configured for.
-    :param intrinsics_source: where the intrinsics came from: ``device``,
-        ``calibration_file``, ``synthetic`` or ``default`` (an assumed guess).
-    :param model: human-readable device model; ``serial`` its serial or source.
-    """
-
-    color: Intrinsics
-    depth: Optional[Intrinsics] = None
-    depth_to_color: Optional[Extrinsics] = None
-    color_to_link: Tuple[float, float, float] = (0.0, 0.0, 0.0)
-    fps: float = 30.0
-    intrinsics_source: str = 'device'
-    model: str = ''
-    serial: str = ''
-    extra: Dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def has_depth(self) -> bool:
-        """Whether the driver delivers depth."""
-        return self.depth is not None
-
-
-@dataclass
-class FrameSet:
-    """Images captured together.
-
-    :param color: ``HxWx3 uint8`` RGB.
-    :param depth: ``HxW uint16`` millimetres in the depth imager's geometry, or None.
-    :param aligned_depth: ``HxW uint16`` millimetres registered to the colour image
-        (same size as ``color``), or None when the driver cannot align.
-    :param stamp_ns: capture time on the ROS clock (nanoseconds since the epoch).
-    :param sequence: frame counter from the driver (monotonic, gaps mean drops).
-    :param timestamp_domain: which clock the capture time came from.
-    """
-
-    color: np.ndarray
-    depth: Optional[np.ndarray] = None
-    aligned_depth: Optional[np.ndarray] = None
-    stamp_ns: int = 0
-    sequence: int = 0
-    timestamp_domain: str = 'system'
-
+from ..core.errors import DriverError, InvalidOptionError
+from ..core.params import ParameterStore, ParamSpec
+from ..core.types import CameraProperties, FrameSet
 
 CommandHandler = Callable[[Mapping[str, Any]], Dict[str, Any]]
 
@@ -164,19 +33,22 @@ CommandHandler = Callable[[Mapping[str, Any]], Dict[str, Any]]
 class Driver(abc.ABC):
     """Abstract camera driver; subclasses implement the ``_open``/``_read``/``_close`` hooks.
 
-    :param options: driver options (already validated types, from node parameters).
+    :param options: the camera's :class:`ParameterStore`, or a mapping of option values
+        (validated against :attr:`parameters` here; missing ones take their defaults).
     """
 
     #: registry name, set by subclasses
     name = ''
-    #: node parameters this driver takes (declared by the node, passed as ``options``)
-    parameters: Sequence['ParamSpec'] = ()
+    #: node parameters this driver takes (declared by the node, read through ``options``)
+    parameters: Sequence[ParamSpec] = ()
     #: Viam source names of the colour and depth imagers
     color_source = 'color'
     depth_source = 'depth'
 
-    def __init__(self, options: Optional[Mapping[str, Any]] = None) -> None:
-        self.options: Dict[str, Any] = dict(options or {})
+    def __init__(self, options: Union[ParameterStore, Mapping[str, Any], None] = None) -> None:
+        store = options if isinstance(options, ParameterStore) else \
+            ParameterStore(self.parameters, options or {})
+        self.options: Mapping[str, Any] = store.view
         self._lock = threading.RLock()
         self._opened = False
         self._closed = False
@@ -220,13 +92,19 @@ class Driver(abc.ABC):
         """Driver-specific DoCommand commands: name -> (description, handler)."""
         return {}
 
-    def set_option(self, name: str, value: Any) -> None:
-        """Apply a runtime option (exposure, laser power...); raise InvalidOptionError."""
-        raise InvalidOptionError('driver %r has no runtime option %r' % (self.name, name))
+    def check_option(self, name: str, value: Any) -> None:
+        """Raise InvalidOptionError if the device cannot take value (nothing is applied).
 
-    def runtime_options(self) -> Dict[str, Any]:
-        """Runtime options this device supports, name -> current value."""
-        return {}
+        Called for a runtime change that passed the spec's type, range and check, before
+        any change of the same request is applied. The default accepts everything.
+        """
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Apply a checked runtime change to the device; raise InvalidOptionError if it fails.
+
+        The default does nothing: a driver that reads an option from ``options`` when it
+        needs it (a loop flag, a frame rate) sees the new value once the change is stored.
+        """
 
     # -- context manager ----------------------------------------------------------------
     def __enter__(self) -> 'Driver':
@@ -256,69 +134,3 @@ class Driver(abc.ABC):
     def _close(self) -> None:
         """Close the device (subclass hook)."""
 
-
-@dataclass
-class ParamSpec:
-    """A node parameter that a driver (or the node) takes.
-
-    The type is the type of ``default``. ``read_only`` parameters need a restart;
-    the others are applied at runtime through :meth:`Driver.set_option`.
-    """
-
-    name: str
-    default: Any
-    description: str
-    read_only: bool = True
-    choices: Optional[Sequence[Any]] = None
-    min: Optional[float] = None
-    max: Optional[float] = None
-    step: Optional[float] = None
-
-
-_PROFILE_RE = re.compile(r'^\s*(\d+)\s*[xX]\s*(\d+)\s*[xX]\s*(\d+(?:\.\d+)?)\s*$')
-
-
-def parse_profile(text: Any, name: str, hint: str,
-                  fractional_fps: bool = False) -> Tuple[int, int, Any]:
-    """Parse a ``WIDTHxHEIGHTxFPS`` stream profile into (width, height, fps).
-
-    fps is an int, or a float when fractional_fps; ranges are for the caller to check.
-
-    :raises InvalidOptionError: naming the parameter name, with hint on what it takes.
-    """
-    match = _PROFILE_RE.match(text) if isinstance(text, str) else None
-    if match is None or (not fractional_fps and '.' in match.group(3)):
-        raise InvalidOptionError('%s must be WIDTHxHEIGHTxFPS (%s), got %r'
-                                 % (name, hint, text))
-    fps = float(match.group(3)) if fractional_fps else int(match.group(3))
-    return int(match.group(1)), int(match.group(2)), fps
-
-
-class ClockMapper:
-    """Map a device clock to the ROS (system) clock.
-
-    The offset ``system - device`` is taken as the smallest seen so far (the sample with the
-    least transport delay), and re-anchored when the device clock jumps backwards (device
-    reset) or the offset drifts past ``resync_ns``. The stamps returned strictly increase:
-    when the offset shrinks, a stamp that would step back is put 1 ns after the last one.
-    """
-
-    def __init__(self, resync_ns: int = 500_000_000) -> None:
-        self._offset: Optional[int] = None
-        self._last_device: Optional[int] = None
-        self._last_stamp: Optional[int] = None
-        self._resync_ns = resync_ns
-
-    def to_system_ns(self, device_ns: int, arrival_ns: int) -> int:
-        """Return the system time of a device timestamp that arrived at arrival_ns."""
-        offset = arrival_ns - device_ns
-        if (self._offset is None or offset < self._offset
-                or (self._last_device is not None and device_ns < self._last_device)
-                or offset - self._offset > self._resync_ns):
-            self._offset = offset
-        self._last_device = device_ns
-        stamp = device_ns + self._offset
-        if self._last_stamp is not None and stamp <= self._last_stamp:
-            stamp = self._last_stamp + 1
-        self._last_stamp = stamp
-        return stamp

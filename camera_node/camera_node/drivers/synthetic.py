@@ -25,8 +25,11 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-from .base import (CameraProperties, default_intrinsics, Driver, Extrinsics, FrameSet,
-                   Intrinsics, InvalidOptionError, ParamSpec)
+from ..core.errors import InvalidOptionError
+from ..core.params import ParamSpec
+from ..core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameSet,
+                          Intrinsics)
+from .base import Driver
 
 WALL_Z = 3.0
 FLOOR_Y = 0.8
@@ -199,27 +202,27 @@ class _View:
             rgb_out[v0:v1, u0:u1][m] = shade[m]
 
 
+PARAMETERS = (
+    ParamSpec('width', 640, 'Image width in pixels (colour and depth).', min=16, max=3840),
+    ParamSpec('height', 480, 'Image height in pixels (colour and depth).', min=16, max=2160),
+    ParamSpec('fps', 30.0, 'Frame-set rate in Hz.', read_only=False, min=0.5, max=240.0),
+    ParamSpec('hfov_deg', 60.0, 'Horizontal field of view of both imagers, degrees.',
+              min=10.0, max=150.0),
+    ParamSpec('motion', False, 'Swing the sphere along x (4 s period) so frames change.',
+              read_only=False),
+)
+
+
 class SyntheticDriver(Driver):
     """A deterministic RGB-D camera that needs no hardware (the default driver)."""
 
     name = 'synthetic'
-    parameters = (
-        ParamSpec('width', 640, 'Image width in pixels (colour and depth).', min=16, max=3840),
-        ParamSpec('height', 480, 'Image height in pixels (colour and depth).', min=16, max=2160),
-        ParamSpec('fps', 30.0, 'Frame-set rate in Hz.', read_only=False, min=0.5, max=240.0),
-        ParamSpec('hfov_deg', 60.0, 'Horizontal field of view of both imagers, degrees.',
-                  min=10.0, max=150.0),
-        ParamSpec('motion', False, 'Swing the sphere along x (4 s period) so frames change.',
-                  read_only=False),
-    )
+    parameters = PARAMETERS
 
-    def __init__(self, options: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        o = {p.name: p.default for p in self.parameters}
-        o.update(self.options)
-        self.options = o
-        self._fps = float(o['fps'])
-        self._motion = bool(o['motion'])
+        self._fps = float(self.options['fps'])
+        self._motion = bool(self.options['motion'])
         self._stop = threading.Event()
         self._seq = 0
         self._next = 0.0
@@ -234,8 +237,6 @@ class SyntheticDriver(Driver):
         self._props = CameraProperties(
             color=intr, depth=intr,
             depth_to_color=Extrinsics(np.eye(3), DEPTH_ORIGIN.copy()),
-            # colour optical origin in the link (x fwd, y left, z up): 15 mm to the right
-            color_to_link=(0.0, float(DEPTH_ORIGIN[0]), 0.0),
             fps=self._fps, intrinsics_source='synthetic', model='camera_node synthetic',
             serial='synthetic-0')
         self._static = None
@@ -279,7 +280,7 @@ class SyntheticDriver(Driver):
         self._seq += 1
         base = self._render(seq)
         return FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
-                        stamp_ns=time.time_ns(), sequence=seq, timestamp_domain='system')
+                        stamp_ns=time.time_ns())
 
     def _close(self) -> None:
         self._stop.set()
@@ -295,20 +296,11 @@ class SyntheticDriver(Driver):
     def set_option(self, name: str, value: Any) -> None:
         """Change fps or motion while streaming."""
         if name == 'fps':
-            v = float(value)
-            if not 0.5 <= v <= 240.0:
-                raise InvalidOptionError('fps must be within [0.5, 240], got %s' % value)
-            self._fps = v
+            self._fps = float(value)
             self._next = time.monotonic()
         elif name == 'motion':
             self._motion = bool(value)
             self._static = None
-        else:
-            super().set_option(name, value)
-
-    def runtime_options(self) -> Dict[str, Any]:
-        """Return the current values of the runtime options."""
-        return {'fps': self._fps, 'motion': self._motion}
 
     def commands(self):
         """Driver-specific DoCommand commands."""
