@@ -24,9 +24,9 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'camera_node = camera_node.node:main',
-            'snapshot = camera_node.snapshot:main',
-            'cameras = camera_node.multi:main',
+            'camera_node = camera_node.cli.main:main',
+            'snapshot = camera_node.cli.snapshot:main',
+            'cameras = camera_node.cli.multi:main',
         ],
     },
 )

@@ -262,14 +262,14 @@ def parameter_specs(driver: str) -> Tuple[Dict[str, Any], bool]:
     The driver's module (and its vendor SDK) is imported here; when that fails the node's
     own parameters are still returned, with False, and the node reports the driver at start.
     """
-    from . import params
-    specs: Dict[str, Any] = {s.name: s for s in params.NODE_PARAMETERS}
+    from . import drivers
+    from .core.params import node_parameters
+    specs: Dict[str, Any] = {s.name: s for s in node_parameters(drivers.known_drivers())}
     try:
-        from .drivers import driver_class
-        cls = driver_class(resolve_driver(driver))
+        driver_specs = drivers.driver_parameters(resolve_driver(driver))
     except Exception:  # DriverUnavailableError, or an SDK failing at import
         return specs, False
-    for s in cls.parameters:
+    for s in driver_specs:
         specs[s.name] = s
     return specs, True
 
@@ -278,7 +278,8 @@ def _check(specs: Mapping[str, Any], name: str, value: Any) -> None:
     spec = specs.get(name)
     if spec is None:
         return
-    from .params import validate
+    from .core.params import coerce, validate
+    value = coerce(spec, value)
     reason = validate(spec, value)
     if reason:
         raise ValueError(reason)

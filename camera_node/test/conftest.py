@@ -46,7 +46,7 @@ class NodeProcess:
                  env=None):
         self.namespace = namespace.strip('/')
         self.name = name
-        args = [sys.executable, '-m', 'camera_node.node', '--ros-args',
+        args = [sys.executable, '-m', 'camera_node', '--ros-args',
                 '-r', '__ns:=/' + self.namespace, '-r', '__node:=' + name]
         for key, value in (params or {}).items():
             args += ['-p', '%s:=%s' % (key, _ros_arg(value))]

@@ -17,7 +17,8 @@ import pytest
 from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
 
-from camera_node import viam_formats as vf
+from camera_node.viam import codecs as vf
+from camera_node.viam import pcd
 from camera_node.client import (CameraClient, CameraClientError, CameraError, Properties,
                                 ViamLikeImage)
 
@@ -158,7 +159,7 @@ def test_error_answer_raises_camera_error_with_the_nodes_text(client):
 def test_get_point_cloud_is_pcd_in_metres(client):
     data, mime = client.get_point_cloud()
     assert mime == vf.MIME_PCD
-    xyz, rgb = vf.decode_pcd(data)
+    xyz, rgb = pcd.decode_pcd(data)
     assert len(xyz) > W * H // 2 and rgb is not None and rgb.shape == xyz.shape
     assert np.all(xyz[:, 2] > 0) and xyz[:, 2].max() == pytest.approx(3.0, abs=1e-3)
     assert np.count_nonzero(np.abs(xyz[:, 2] - 3.0) < 1e-3) > 100    # the wall
@@ -231,11 +232,12 @@ def test_async_twins_inside_asyncio_run(client):
             client.get_geometries_async(),
         )
 
-    image, (images, meta), (pcd, mime), props, status, geoms = asyncio.run(main())
+    image, (images, meta), (cloud_bytes, mime), props, status, geoms = asyncio.run(main())
     assert image.bytes_to_depth_array()[WALL_PIXEL] == 3000
     assert {i.source_name for i in images} == {'color', 'depth'}
     assert meta.captured_at.tzinfo is not None
-    assert mime == vf.MIME_PCD and vf.decode_pcd(pcd)[0][:, 2].max() == pytest.approx(3.0)
+    assert mime == vf.MIME_PCD
+    assert pcd.decode_pcd(cloud_bytes)[0][:, 2].max() == pytest.approx(3.0)
     assert props.intrinsic_parameters.focal_x_px == pytest.approx(synthetic_intrinsics(W, H)[0])
     assert status['driver'] == 'synthetic'
     assert len(geoms) == 3
@@ -380,7 +382,7 @@ def test_close_releases_the_camera_and_later_calls_are_refused(rclpy_context, st
 # --------------------------------------------------------------------------- snapshot
 
 def run_snapshot(args, timeout=60):
-    return subprocess.run([sys.executable, '-m', 'camera_node.snapshot'] + args,
+    return subprocess.run([sys.executable, '-m', 'camera_node.cli.snapshot'] + args,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -414,7 +416,7 @@ def test_snapshot_saves_colour_depth_and_cloud(camera, tmp_path):
     assert colored.shape == (H, W, 3)
     assert colored[WINDOW_PIXEL].tolist() == [0, 0, 0] and colored[WALL_PIXEL].any()
     assert cv2.imread(str(out / 'color.jpg')).shape == (H, W, 3)
-    xyz, _ = vf.decode_pcd((out / 'cloud.pcd').read_bytes())
+    xyz, _ = pcd.decode_pcd((out / 'cloud.pcd').read_bytes())
     assert xyz[:, 2].max() == pytest.approx(3.0, abs=1e-3)
 
 

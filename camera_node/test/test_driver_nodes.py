@@ -15,7 +15,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 
-from camera_node import viam_formats as vf
+from camera_node.viam import codecs as vf
+from camera_node.viam import pcd
 from camera_node_interfaces.srv import DoCommand, GetImages, GetPointCloud, GetProperties
 
 LATCHED = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
@@ -63,7 +64,7 @@ def test_realsense_playback_node(rs_recording, start_node, probe):
     assert images.success, images.error
     assert sorted(i.source_name for i in images.images) == ['color', 'depth']
     pcd = probe.call(GetPointCloud, p.topic('get_point_cloud'), GetPointCloud.Request())
-    xyz, _ = vf.decode_pcd(bytes(pcd.data))
+    xyz, _ = pcd.decode_pcd(bytes(pcd.data))
     assert len(xyz) > 0 and np.nanmedian(xyz[:, 2]) == pytest.approx(1.05, abs=0.1)
     tfs = {t.child_frame_id: t for m in probe.collect(TFMessage, '/tf_static', qos=LATCHED)
            for t in m.transforms}

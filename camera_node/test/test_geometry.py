@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from camera_node import geometry, orientation
-from camera_node.drivers.base import Intrinsics
+from camera_node.core import cloud as geometry, orientation
+from camera_node.core.frames import OPTICAL_QUATERNION
+from camera_node.core.types import Intrinsics
 
 INTR = Intrinsics(8, 6, 10.0, 12.0, 3.5, 2.5)
 
@@ -96,13 +97,13 @@ def test_cloud_rgb_float_byte_order():
 
 
 def test_optical_rotation_follows_rep103():
-    r = orientation.quaternion_to_matrix(geometry.OPTICAL_QUATERNION)
+    r = orientation.quaternion_to_matrix(OPTICAL_QUATERNION)
     # optical z (forward) is body x, optical x (right) is body -y, optical y (down) is -z
     np.testing.assert_allclose(r @ [0, 0, 1], [1, 0, 0], atol=1e-12)
     np.testing.assert_allclose(r @ [1, 0, 0], [0, -1, 0], atol=1e-12)
     np.testing.assert_allclose(r @ [0, 1, 0], [0, 0, -1], atol=1e-12)
     q = orientation.rpy_to_quaternion(-math.pi / 2, 0.0, -math.pi / 2)
-    np.testing.assert_allclose(q, geometry.OPTICAL_QUATERNION, atol=1e-12)
+    np.testing.assert_allclose(q, OPTICAL_QUATERNION, atol=1e-12)
 
 
 def test_quaternion_matrix_round_trip():
@@ -120,10 +121,3 @@ def test_quaternion_matrix_round_trip():
 def test_rpy_yaw_rotates_x_to_y():
     r = orientation.quaternion_to_matrix(orientation.rpy_to_quaternion(0, 0, math.pi / 2))
     np.testing.assert_allclose(r @ [1, 0, 0], [0, 1, 0], atol=1e-12)
-
-
-def test_scaled_intrinsics_keep_field_of_view():
-    big = INTR.scaled(16, 12)
-    assert big.fx == pytest.approx(20.0)
-    assert big.cx == pytest.approx(7.5)
-    assert big.width == 16

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from camera_node import launch_logic as L
-from camera_node import params
+from camera_node.core import params
 from camera_node.drivers import DRIVERS
 
 from conftest import NodeProcess

@@ -1,4 +1,4 @@
-"""Several cameras in one process (camera_node.multi) over real DDS."""
+"""Several cameras in one process (camera_node.cli.multi) over real DDS."""
 
 import os
 import signal
@@ -10,7 +10,8 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
 
-from camera_node import launch_logic, multi
+from camera_node import launch_logic
+from camera_node.cli import multi
 
 CAMERAS = """
 /**:
@@ -48,7 +49,7 @@ def test_camera_parameters_merge_file_common_and_own(cameras_file):
 
 def test_two_cameras_in_one_process(cameras_file, probe, tmp_path):
     log = open(tmp_path / 'multi.log', 'w+')
-    proc = subprocess.Popen([sys.executable, '-m', 'camera_node.multi', str(cameras_file)],
+    proc = subprocess.Popen([sys.executable, '-m', 'camera_node.cli.multi', str(cameras_file)],
                             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
         left = probe.collect(Image, '/left/camera/color/image_raw', timeout=30)
@@ -86,7 +87,7 @@ def test_two_cameras_in_one_process(cameras_file, probe, tmp_path):
 def test_bad_cameras_file_is_a_clear_error(tmp_path):
     path = tmp_path / 'dup.yaml'
     path.write_text('cameras:\n  - name: a\n  - name: a\n')
-    res = subprocess.run([sys.executable, '-m', 'camera_node.multi', str(path)],
+    res = subprocess.run([sys.executable, '-m', 'camera_node.cli.multi', str(path)],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert "two cameras are named 'a'" in res.stderr

@@ -10,7 +10,7 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityP
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 
-from camera_node import geometry
+from camera_node.core import cloud as geometry
 from camera_node.drivers import synthetic as syn
 
 from conftest import NodeProcess

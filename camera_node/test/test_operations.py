@@ -11,7 +11,8 @@ import pytest
 from sensor_msgs.msg import CameraInfo, Image
 from sensor_msgs.srv import SetCameraInfo
 
-from camera_node import calibration as cal
+from camera_node.core import calibration as cal
+from camera_node.ros.messages import calibration_of
 from camera_node_interfaces.srv import DoCommand, GetImage, GetProperties
 
 from conftest import NodeProcess
@@ -101,7 +102,7 @@ def test_diagnostics_report_rates_against_the_expected_rate(start_node, probe):
 
 
 def test_diagnostic_levels():
-    from camera_node.diagnostics import device_level, ERROR, OK, WARN
+    from camera_node.ros.diagnostics import device_level, ERROR, OK, WARN
     assert device_level('streaming', 29.5, 30.0)[0] == OK
     assert device_level('streaming', 10.0, 30.0)[0] == WARN
     assert device_level('searching', 0.0, 30.0)[0] == ERROR
@@ -157,7 +158,7 @@ def test_calibration_round_trip_through_set_camera_info_and_restart(tmp_path, pr
 
 
 def test_calibration_yaml_round_trip_and_errors(tmp_path):
-    info = calibration_request(100.0).camera_info
+    info = calibration_of(calibration_request(100.0).camera_info)
     text = cal.calibration_yaml(info, 'cam')
     back = cal.parse_calibration(text)
     assert list(back.k) == list(info.k) and list(back.d) == list(info.d)
@@ -175,11 +176,11 @@ def test_calibration_yaml_round_trip_and_errors(tmp_path):
 
 
 def test_calibration_rescales_same_aspect_and_refuses_others():
-    info = calibration_request(100.0).camera_info
-    big = cal.fit_to_size(info, W * 2, H * 2)
+    info = calibration_of(calibration_request(100.0).camera_info)
+    big = info.fitted(W * 2, H * 2)
     assert big.k[0] == 200.0 and big.k[2] == pytest.approx(94.5)
     with pytest.raises(cal.CalibrationError, match='calibration is for'):
-        cal.fit_to_size(info, W, W)
+        info.fitted(W, W)
 
 
 def test_package_url_resolves_to_an_installed_share():

@@ -2,7 +2,7 @@
 
 import math
 
-from camera_node import orientation as o
+from camera_node.core import orientation as o
 import numpy as np
 import pytest
 

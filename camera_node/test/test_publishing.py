@@ -9,7 +9,8 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, PointCloud2
 
-from camera_node.node import CameraNode, stamp_msg
+from camera_node.ros.messages import stamp_msg
+from camera_node.ros.node import CameraNode
 from camera_node_interfaces.srv import DoCommand
 
 
@@ -58,9 +59,10 @@ def test_publish_failures_are_counted_and_publishing_goes_on(inproc_node):
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
     node.create_subscription(Image, '/inproc/pubtest/color/image_raw', got.append, qos)
     deadline = time.monotonic() + 15
-    while 'color' not in node.streams and time.monotonic() < deadline:
+    streams = node.camera.streams
+    while 'color' not in streams.streams and time.monotonic() < deadline:
         executor.spin_once(timeout_sec=0.05)
-    stream = node.streams['color']
+    stream = streams.streams['color']
     real_publish = stream.pub.publish
 
     def failing(msg):
@@ -68,10 +70,10 @@ def test_publish_failures_are_counted_and_publishing_goes_on(inproc_node):
 
     stream.pub.publish = failing
     deadline = time.monotonic() + 15
-    while node.publish_errors < 3 and time.monotonic() < deadline:
+    while streams.publish_errors < 3 and time.monotonic() < deadline:
         executor.spin_once(timeout_sec=0.05)
-    assert node.publish_errors >= 3
-    assert node.capture.alive
+    assert streams.publish_errors >= 3
+    assert node.camera.session.running
     stream.pub.publish = real_publish
     got.clear()
     deadline = time.monotonic() + 15
@@ -83,16 +85,18 @@ def test_publish_failures_are_counted_and_publishing_goes_on(inproc_node):
 def test_calibration_is_fitted_once_per_setup_not_per_cloud(inproc_node):
     node, executor = inproc_node
     deadline = time.monotonic() + 15
-    while node.capture.latest is None and time.monotonic() < deadline:
+    cam = node.camera
+    while cam.session.latest is None and time.monotonic() < deadline:
         executor.spin_once(timeout_sec=0.05)
     calls = []
-    real = node.calibration.color_info
-    node.calibration.color_info = lambda w, h: calls.append((w, h)) or real(w, h)
-    fs = node.capture.latest
+    real = cam.intrinsics.resolve
+    cam.intrinsics.resolve = lambda props: calls.append(props.color.width) or real(props)
+    fs = cam.session.latest
+    resolved = cam.intrinsics.color
     for _ in range(3):
-        node.build_cloud(fs, stamp_msg(fs.stamp_ns))
-        assert node.color_intrinsics() is node.props.color
-        assert node.intrinsics_source() == 'synthetic'
+        cam.streams.streams['points'].message(fs, fs.aligned_depth, stamp_msg(fs.stamp_ns))
+        assert cam.intrinsics.color is resolved and resolved[1] == 'synthetic'
+        assert cam.viam.get_properties().intrinsics == cam.session.props.color
     assert calls == []
-    node.refresh_camera_info()
-    assert calls == [(32, 24)]
+    cam.streams.refresh()
+    assert calls == [32]

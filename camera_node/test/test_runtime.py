@@ -13,7 +13,7 @@ from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from camera_node import runtime
+from camera_node.ros import runtime
 
 GLIBC = bool(runtime.glibc_version())
 
@@ -21,7 +21,7 @@ GLIBC = bool(runtime.glibc_version())
 # block came from the brk heap ([heap] in /proc/self/maps) or from a separate mmap.
 HEAP_PROBE = textwrap.dedent("""
     import ctypes, sys
-    from camera_node import runtime
+    from camera_node.ros import runtime
     libc = ctypes.CDLL(None)
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
@@ -159,29 +159,19 @@ def test_make_executor_can_be_forced(ctx, monkeypatch):
 
 SPIN_SCRIPT = textwrap.dedent("""
     import sys
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.signals import SignalHandlerOptions
-    from camera_node import runtime
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
-    node = rclpy.create_node('runtime_sigint')
-    executor, name = runtime.make_executor()
-    executor.add_node(node)
-    print('spinning', name, flush=True)
-    try:
-        runtime.spin(executor)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    executor.remove_node(node)
-    executor.shutdown()
-    node.destroy_node()
-    rclpy.try_shutdown()
-    print('stopped', flush=True)
+    from rclpy.node import Node
+    from camera_node.ros import runtime
+
+    def make(nodes):
+        nodes.append(Node('runtime_sigint'))
+        print('spinning', runtime.make_executor()[1], flush=True)
+    code = runtime.run_nodes(make, [sys.argv[0]])
+    print('stopped', code, flush=True)
 """)
 
 
 @pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
-def test_chosen_executor_stops_on_signals_with_runtime_spin(sig):
+def test_run_nodes_stops_on_signals_with_the_chosen_executor(sig):
     proc = subprocess.Popen([sys.executable, '-c', SPIN_SCRIPT], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -195,7 +185,7 @@ def test_chosen_executor_stops_on_signals_with_runtime_spin(sig):
         time.sleep(0.5)
         proc.send_signal(sig)
         out, _ = proc.communicate(timeout=15)
-        assert 'stopped' in out
+        assert 'stopped 0' in out
         assert proc.returncode == 0
     finally:
         if proc.poll() is None:

@@ -10,7 +10,8 @@ from sensor_msgs.msg import Image
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import Marker, MarkerArray
 
-from camera_node import viam_formats as vf
+from camera_node.viam import codecs as vf
+from camera_node.viam import pcd
 from camera_node.drivers import synthetic as syn
 from camera_node_interfaces.msg import Geometry
 from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImage, GetImages,
@@ -193,7 +194,7 @@ def test_point_cloud_is_pcd_on_the_scene(cam, probe, topics):
     header = data[:data.index(b'DATA binary\n') + len(b'DATA binary\n')].decode()
     assert header.startswith('VERSION .7\nFIELDS x y z rgb\nSIZE 4 4 4 4\nTYPE F F F I\n'
                              'COUNT 1 1 1 1\n')
-    xyz, rgb = vf.decode_pcd(data)
+    xyz, rgb = pcd.decode_pcd(data)
     depth = topics['depth'].find(res.captured_at)
     assert len(xyz) == np.count_nonzero(depth)           # valid points only
     assert 'HEIGHT 1\n' in header and 'POINTS %d\n' % len(xyz) in header
@@ -208,9 +209,9 @@ def test_point_cloud_is_pcd_on_the_scene(cam, probe, topics):
 
 
 def test_point_cloud_decimation_and_errors(cam, probe):
-    full = vf.decode_pcd(bytes(call(probe, cam, GetPointCloud, 'get_point_cloud').data))[0]
+    full = pcd.decode_pcd(bytes(call(probe, cam, GetPointCloud, 'get_point_cloud').data))[0]
     half = call(probe, cam, GetPointCloud, 'get_point_cloud', extra='{"decimation": 2}')
-    assert len(vf.decode_pcd(bytes(half.data))[0]) < len(full) / 3
+    assert len(pcd.decode_pcd(bytes(half.data))[0]) < len(full) / 3
     bad = call(probe, cam, GetPointCloud, 'get_point_cloud', extra='{"decimation": 0}')
     assert not bad.success and 'decimation' in bad.error
 
@@ -296,7 +297,7 @@ def test_geometries_viam_form_ros_form_tf_and_markers(cam, probe):
     assert cable.shape == Geometry.CAPSULE and cable.length_mm == 60
     # OV (1, 0, 0, 90 deg): local +Z is turned onto +X
     q = cable.pose.orientation
-    from camera_node.orientation import rotate_vector
+    from camera_node.core.orientation import rotate_vector
     assert rotate_vector((q.x, q.y, q.z, q.w), (0, 0, 1)) == pytest.approx((1, 0, 0), abs=1e-9)
     assert all(x.frame_id == 'camera_color_optical_frame' for x in res.geometries)
     tfs = {t.child_frame_id: t for m in probe.collect(TFMessage, '/tf_static', qos=LATCHED)

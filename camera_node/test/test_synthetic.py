@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from camera_node import geometry
-from camera_node.drivers import driver_class, DriverError, InvalidOptionError
+from camera_node.core import cloud as geometry
+from camera_node.core.errors import DriverError
+from camera_node.core.params import ParameterApplier, ParameterStore
+from camera_node.drivers import driver_class
 from camera_node.drivers import synthetic as syn
 
 
@@ -76,7 +78,7 @@ def test_deterministic_and_static_without_motion():
         fa, fb = a.read(1.0), b.read(1.0)
         assert np.array_equal(fa.color, fb.color)
         assert np.array_equal(fa.depth, fb.depth)
-        assert fb.sequence == 0 and b.read(1.0).sequence == 1
+        assert np.array_equal(a.read(1.0).aligned_depth, b.read(1.0).aligned_depth)
 
 
 def test_motion_moves_only_the_sphere():
@@ -114,13 +116,19 @@ def test_driver_contract():
 
 
 def test_runtime_options():
-    with syn.SyntheticDriver({'width': 64, 'height': 48}) as d:
-        d.set_option('fps', 15.0)
-        assert d.properties().fps == 15.0
-        with pytest.raises(InvalidOptionError, match='fps must be within'):
-            d.set_option('fps', 1000.0)
-        with pytest.raises(InvalidOptionError, match='no runtime option'):
-            d.set_option('exposure', 3)
+    """Runtime changes go through the one applier: spec first, then the driver."""
+    store = ParameterStore(syn.PARAMETERS, {'width': 64, 'height': 48})
+    applier = ParameterApplier(store)
+    with syn.SyntheticDriver(store) as d:
+        for name, handler in d.option_handlers().items():
+            applier.on_change(name, handler)
+        assert sorted(d.option_handlers()) == ['fps', 'motion']
+        assert applier.apply([('fps', 15.0)]) is None
+        assert d.properties().fps == 15.0 and d.options['fps'] == 15.0
+        assert 'fps must be within' in applier.apply([('fps', 1000.0)])
+        assert d.properties().fps == 15.0 and d.options['fps'] == 15.0
+        assert applier.apply([('fps', 12)]) is None                 # an integer for a double
+        assert d.options['fps'] == 12.0
 
 
 def test_registry_lists_known_drivers_on_unknown_name():

@@ -3,7 +3,11 @@
 import io
 import struct
 
-from camera_node import viam_formats as vf
+from camera_node.core import cloud
+from camera_node.core.types import Intrinsics
+from camera_node.viam import codecs as vf
+from camera_node.viam import distortion
+from camera_node.viam import pcd
 import numpy as np
 from PIL import Image
 import pytest
@@ -358,7 +362,7 @@ def test_image_decoders_reject_garbage():
 def test_pcd_hand_computed_bytes():
     xyz = np.array([[1.0, -2.0, 0.5], [0.0, 0.25, 3.0]], dtype=np.float32)
     rgb = np.array([[255, 0, 16], [1, 2, 3]], dtype=np.uint8)
-    data = vf.encode_pcd(xyz, rgb)
+    data = pcd.encode_pcd(xyz, rgb)
     header = (b'VERSION .7\n'
               b'FIELDS x y z rgb\n'
               b'SIZE 4 4 4 4\n'
@@ -379,18 +383,18 @@ def test_pcd_hand_computed_bytes():
 
 def test_pcd_without_colour():
     xyz = np.array([[1.0, 2.0, 3.0]], dtype=np.float64)  # cast to float32
-    data = vf.encode_pcd(xyz)
+    data = pcd.encode_pcd(xyz)
     assert data == (b'VERSION .7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\n'
                     b'WIDTH 1\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 1\nDATA binary\n'
                     + struct.pack('<fff', 1.0, 2.0, 3.0))
-    out, rgb = vf.decode_pcd(data)
+    out, rgb = pcd.decode_pcd(data)
     assert rgb is None and np.array_equal(out, xyz.astype(np.float32))
 
 
 def test_pcd_empty_cloud():
-    data = vf.encode_pcd(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8))
+    data = pcd.encode_pcd(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8))
     assert data.endswith(b'WIDTH 0\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 0\nDATA binary\n')
-    xyz, rgb = vf.decode_pcd(data)
+    xyz, rgb = pcd.decode_pcd(data)
     assert xyz.shape == (0, 3) and rgb.shape == (0, 3)
 
 
@@ -398,10 +402,10 @@ def test_pcd_round_trip_random():
     rng = np.random.default_rng(6)
     xyz = rng.normal(size=(1000, 3)).astype(np.float32)
     rgb = rng.integers(0, 256, (1000, 3), dtype=np.uint8)
-    out_xyz, out_rgb = vf.decode_pcd(vf.encode_pcd(xyz, rgb))
+    out_xyz, out_rgb = pcd.decode_pcd(pcd.encode_pcd(xyz, rgb))
     assert np.array_equal(out_xyz, xyz) and np.array_equal(out_rgb, rgb)
     # records are 16 bytes each, parseable independently with struct
-    data = vf.encode_pcd(xyz, rgb)
+    data = pcd.encode_pcd(xyz, rgb)
     body = data[data.index(b'DATA binary\n') + 12:]
     assert len(body) == 16 * 1000
     x, y, z, packed = struct.unpack_from('<fffI', body, 16 * 999)
@@ -417,44 +421,44 @@ def test_pcd_decode_pcl_float_rgb_and_extra_fields():
     header = (b'# .PCD v0.7\nVERSION 0.7\nFIELDS x y z rgb intensity n\nSIZE 4 4 4 4 8 2\n'
               b'TYPE F F F F F U\nCOUNT 1 1 1 1 1 3\nWIDTH 2\nHEIGHT 1\n'
               b'VIEWPOINT 0 0 0 1 0 0 0\nPOINTS 2\nDATA binary\n')
-    xyz, rgb = vf.decode_pcd(header + rec.tobytes())
+    xyz, rgb = pcd.decode_pcd(header + rec.tobytes())
     assert xyz[:, 0].tolist() == [1.0, 2.0]
     assert rgb.tolist() == [[0xAA, 0xBB, 0xCC], [1, 2, 3]]
 
 
 def test_pcd_decode_errors():
-    data = vf.encode_pcd(np.ones((3, 3), np.float32), np.ones((3, 3), np.uint8))
+    data = pcd.encode_pcd(np.ones((3, 3), np.float32), np.ones((3, 3), np.uint8))
     with pytest.raises(vf.FormatError, match='needs'):
-        vf.decode_pcd(data[:-1])
+        pcd.decode_pcd(data[:-1])
     with pytest.raises(vf.FormatError, match='needs'):
-        vf.decode_pcd(data + b'\x00')
+        pcd.decode_pcd(data + b'\x00')
     with pytest.raises(vf.FormatError, match='truncated'):
-        vf.decode_pcd(data[:40])
+        pcd.decode_pcd(data[:40])
     with pytest.raises(vf.FormatError, match='binary'):
-        vf.decode_pcd(data.replace(b'DATA binary', b'DATA ascii'))
+        pcd.decode_pcd(data.replace(b'DATA binary', b'DATA ascii'))
     with pytest.raises(vf.FormatError, match='binary'):
-        vf.decode_pcd(data.replace(b'DATA binary', b'DATA binary_compressed'))
+        pcd.decode_pcd(data.replace(b'DATA binary', b'DATA binary_compressed'))
     with pytest.raises(vf.FormatError):
-        vf.decode_pcd(b'\x89PNG\r\n\x1a\n garbage \n more')
+        pcd.decode_pcd(b'\x89PNG\r\n\x1a\n garbage \n more')
     with pytest.raises(vf.FormatError):
-        vf.decode_pcd(b'\xff\xfe\xfd\n')
+        pcd.decode_pcd(b'\xff\xfe\xfd\n')
     with pytest.raises(vf.FormatError, match='POINTS'):
-        vf.decode_pcd(data.replace(b'POINTS 3', b'POINTS 4'))
+        pcd.decode_pcd(data.replace(b'POINTS 3', b'POINTS 4'))
     with pytest.raises(vf.FormatError, match='differ'):
-        vf.decode_pcd(data.replace(b'SIZE 4 4 4 4', b'SIZE 4 4 4'))
+        pcd.decode_pcd(data.replace(b'SIZE 4 4 4 4', b'SIZE 4 4 4'))
     with pytest.raises(vf.FormatError, match='unsupported'):
-        vf.decode_pcd(data.replace(b'TYPE F F F I', b'TYPE F F F Q'))
+        pcd.decode_pcd(data.replace(b'TYPE F F F I', b'TYPE F F F Q'))
     with pytest.raises(vf.FormatError, match='no z'):
-        vf.decode_pcd(data.replace(b'FIELDS x y z rgb', b'FIELDS x y w rgb'))
+        pcd.decode_pcd(data.replace(b'FIELDS x y z rgb', b'FIELDS x y w rgb'))
 
 
 def test_pcd_encode_rejects():
     with pytest.raises(ValueError, match='Nx3'):
-        vf.encode_pcd(np.zeros((3, 2), np.float32))
+        pcd.encode_pcd(np.zeros((3, 2), np.float32))
     with pytest.raises(ValueError, match='rgb'):
-        vf.encode_pcd(np.zeros((3, 3), np.float32), np.zeros((2, 3), np.uint8))
+        pcd.encode_pcd(np.zeros((3, 3), np.float32), np.zeros((2, 3), np.uint8))
     with pytest.raises(ValueError, match='uint8'):
-        vf.encode_pcd(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.float32))
+        pcd.encode_pcd(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.float32))
 
 
 # ----------------------------------------------------------------------------- depth -> points
@@ -474,6 +478,12 @@ def _brute_force_points(depth, rgb, fx, fy, cx, cy, dec):
     return np.array(pts, dtype=np.float64).reshape(-1, 3), np.array(cols, np.uint8)
 
 
+def points(depth, rgb, fx, fy, cx, cy, decimation=1):
+    """The one back-projection (core.cloud) that PointCloud2 and PCD share."""
+    intr = Intrinsics(depth.shape[1], depth.shape[0], fx, fy, cx, cy)
+    return cloud.points_from_depth(depth, rgb, intr, decimation)
+
+
 @pytest.mark.parametrize('dec', [1, 2, 3])
 def test_pcd_from_depth_matches_brute_force(dec):
     rng = np.random.default_rng(7)
@@ -481,7 +491,7 @@ def test_pcd_from_depth_matches_brute_force(dec):
     depth[rng.random(depth.shape) < 0.3] = 0
     rgb = _rgb(h=13, w=17)
     fx, fy, cx, cy = 600.5, 601.25, 8.3, 6.1
-    xyz, cols = vf.pcd_from_depth(depth, rgb, fx, fy, cx, cy, decimation=dec)
+    xyz, cols = points(depth, rgb, fx, fy, cx, cy, decimation=dec)
     want_xyz, want_cols = _brute_force_points(depth, rgb, fx, fy, cx, cy, dec)
     assert xyz.dtype == np.float32 and xyz.shape == want_xyz.shape
     np.testing.assert_allclose(xyz, want_xyz, rtol=1e-5, atol=1e-7)
@@ -491,37 +501,37 @@ def test_pcd_from_depth_matches_brute_force(dec):
 
 def test_pcd_from_depth_without_colour_and_all_invalid():
     depth = np.zeros((4, 5), np.uint16)
-    xyz, cols = vf.pcd_from_depth(depth, None, 1, 1, 2, 2)
+    xyz, cols = points(depth, None, 1, 1, 2, 2)
     assert xyz.shape == (0, 3) and cols is None
     depth[2, 2] = 1000
-    xyz, cols = vf.pcd_from_depth(depth, None, 1, 1, 2, 2)
+    xyz, cols = points(depth, None, 1, 1, 2, 2)
     assert xyz.tolist() == [[0.0, 0.0, 1.0]] and cols is None
-    data = vf.depth_to_pcd(depth, None, 1, 1, 2, 2)
+    data = pcd.depth_to_pcd(depth, None, Intrinsics(5, 4, 1, 1, 2, 2))
     assert b'FIELDS x y z\n' in data and data.endswith(struct.pack('<fff', 0, 0, 1))
 
 
 def test_pcd_from_depth_ray_tables_cached():
-    vf._ray_tables.cache_clear()
+    cloud._cached_rays.cache_clear()
     depth = np.full((6, 8), 500, np.uint16)
-    vf.pcd_from_depth(depth, None, 100.0, 100.0, 4.0, 3.0)
-    vf.pcd_from_depth(depth, None, 100.0, 100.0, 4.0, 3.0)
-    info = vf._ray_tables.cache_info()
+    points(depth, None, 100.0, 100.0, 4.0, 3.0)
+    points(depth, None, 100.0, 100.0, 4.0, 3.0)
+    info = cloud._cached_rays.cache_info()
     assert info.misses == 1 and info.hits == 1
-    vf.pcd_from_depth(depth, None, 100.0, 100.0, 4.0, 3.5)  # new intrinsics -> new tables
-    vf.pcd_from_depth(depth, None, 100.0, 100.0, 4.0, 3.0, decimation=2)
-    assert vf._ray_tables.cache_info().misses == 3
+    points(depth, None, 100.0, 100.0, 4.0, 3.5)  # new intrinsics -> new tables
+    points(depth, None, 100.0, 100.0, 4.0, 3.0, decimation=2)
+    assert cloud._cached_rays.cache_info().misses == 3
 
 
 def test_pcd_from_depth_rejects():
     depth = np.ones((4, 5), np.uint16)
     with pytest.raises(ValueError, match='registered'):
-        vf.pcd_from_depth(depth, _rgb(h=4, w=6), 1, 1, 0, 0)
+        points(depth, _rgb(h=4, w=6), 1, 1, 0, 0)
     with pytest.raises(ValueError, match='decimation'):
-        vf.pcd_from_depth(depth, None, 1, 1, 0, 0, decimation=0)
+        points(depth, None, 1, 1, 0, 0, decimation=0)
     with pytest.raises(ValueError, match='non-zero'):
-        vf.pcd_from_depth(depth, None, 0, 1, 0, 0)
+        points(depth, None, 0, 1, 0, 0)
     with pytest.raises(ValueError, match='uint16'):
-        vf.pcd_from_depth(depth.astype(np.float32), None, 1, 1, 0, 0)
+        points(depth.astype(np.float32), None, 1, 1, 0, 0)
 
 
 # ----------------------------------------------------------------------------- distortion
@@ -529,44 +539,44 @@ def test_pcd_from_depth_rejects():
 
 def test_plumb_bob_round_trip_order():
     ros = [0.1, 0.2, 0.3, 0.4, 0.5]  # k1 k2 p1 p2 k3
-    model, params = vf.ros_plumb_bob_to_viam(ros)
+    model, params = distortion.ros_plumb_bob_to_viam(ros)
     assert model == 'brown_conrady'
     assert params == [0.1, 0.2, 0.5, 0.3, 0.4]  # k1 k2 k3 p1 p2
-    assert vf.viam_brown_conrady_to_ros(params) == ('plumb_bob', ros)
-    assert vf.viam_distortion_to_ros(model, params) == ('plumb_bob', ros)
-    assert vf.ros_distortion_to_viam('plumb_bob', ros) == (model, params)
+    assert distortion.viam_brown_conrady_to_ros(params) == ('plumb_bob', ros)
+    assert distortion.viam_distortion_to_ros(model, params) == ('plumb_bob', ros)
+    assert distortion.ros_distortion_to_viam('plumb_bob', ros) == (model, params)
 
 
 def test_rational_polynomial_round_trip_order():
     ros = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]  # k1 k2 p1 p2 k3 k4 k5 k6
-    model, params = vf.ros_rational_polynomial_to_viam(ros)
+    model, params = distortion.ros_rational_polynomial_to_viam(ros)
     assert model == 'brown_conrady_k6'
     assert params == [1.0, 2.0, 5.0, 6.0, 7.0, 8.0, 3.0, 4.0]  # k1..k6 p1 p2
-    assert vf.viam_brown_conrady_k6_to_ros(params) == ('rational_polynomial', ros)
-    assert vf.viam_distortion_to_ros(model, params) == ('rational_polynomial', ros)
-    assert vf.ros_distortion_to_viam('rational_polynomial', ros) == (model, params)
+    assert distortion.viam_brown_conrady_k6_to_ros(params) == ('rational_polynomial', ros)
+    assert distortion.viam_distortion_to_ros(model, params) == ('rational_polynomial', ros)
+    assert distortion.ros_distortion_to_viam('rational_polynomial', ros) == (model, params)
 
 
 def test_distortion_empty_zero_and_padding():
-    assert vf.ros_plumb_bob_to_viam([]) == ('', [])
-    assert vf.ros_rational_polynomial_to_viam([]) == ('', [])
-    assert vf.ros_plumb_bob_to_viam([0.0] * 5) == ('brown_conrady', [0.0] * 5)
-    assert vf.ros_plumb_bob_to_viam([0.1, 0.2, 0.3, 0.4]) == \
+    assert distortion.ros_plumb_bob_to_viam([]) == ('', [])
+    assert distortion.ros_rational_polynomial_to_viam([]) == ('', [])
+    assert distortion.ros_plumb_bob_to_viam([0.0] * 5) == ('brown_conrady', [0.0] * 5)
+    assert distortion.ros_plumb_bob_to_viam([0.1, 0.2, 0.3, 0.4]) == \
         ('brown_conrady', [0.1, 0.2, 0.0, 0.3, 0.4])
-    assert vf.ros_plumb_bob_to_viam([0.1, 0.2, 0.3, 0.4, 0.5, 0.0, 0.0]) == \
+    assert distortion.ros_plumb_bob_to_viam([0.1, 0.2, 0.3, 0.4, 0.5, 0.0, 0.0]) == \
         ('brown_conrady', [0.1, 0.2, 0.5, 0.3, 0.4])
-    assert vf.viam_distortion_to_ros('', []) == ('plumb_bob', [0.0] * 5)
-    assert vf.ros_distortion_to_viam('', []) == ('', [])
-    assert vf.ros_distortion_to_viam('equidistant', [0.0, 0.0, 0.0, 0.0]) == ('', [])
-    assert vf.ros_distortion_to_viam('plumb_bob', np.zeros(5)) == ('brown_conrady', [0.0] * 5)
+    assert distortion.viam_distortion_to_ros('', []) == ('plumb_bob', [0.0] * 5)
+    assert distortion.ros_distortion_to_viam('', []) == ('', [])
+    assert distortion.ros_distortion_to_viam('equidistant', [0.0, 0.0, 0.0, 0.0]) == ('', [])
+    assert distortion.ros_distortion_to_viam('plumb_bob', np.zeros(5)) == ('brown_conrady', [0.0] * 5)
 
 
 def test_distortion_errors():
     with pytest.raises(ValueError, match='at most 5'):
-        vf.ros_plumb_bob_to_viam([0.1] * 6)
+        distortion.ros_plumb_bob_to_viam([0.1] * 6)
     with pytest.raises(ValueError, match='no Viam equivalent'):
-        vf.ros_distortion_to_viam('equidistant', [0.1, 0.0, 0.0, 0.0])
+        distortion.ros_distortion_to_viam('equidistant', [0.1, 0.0, 0.0, 0.0])
     with pytest.raises(ValueError, match='unknown Viam'):
-        vf.viam_distortion_to_ros('kannala_brandt', [0.1])
+        distortion.viam_distortion_to_ros('kannala_brandt', [0.1])
     with pytest.raises(ValueError, match='numbers'):
-        vf.ros_plumb_bob_to_viam(['a'])
+        distortion.ros_plumb_bob_to_viam(['a'])

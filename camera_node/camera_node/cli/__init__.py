@@ -1,0 +1,1 @@
+"""The package's command-line entry points: ``camera_node``, ``cameras`` and ``snapshot``."""

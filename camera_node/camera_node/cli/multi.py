@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from . import launch_logic
+from .. import launch_logic
 
 
 def _file_parameters(path: str, namespace: str, node_name: str) -> Dict[str, Any]:
@@ -55,7 +55,8 @@ def main(args: Optional[List[str]] = None) -> int:
     from rclpy.parameter import Parameter
     from rclpy.utilities import remove_ros_args
 
-    from .node import CameraNode, run_nodes
+    from ..ros.node import make_camera_node
+    from ..ros.runtime import run_nodes
     argv = list(args if args is not None else sys.argv)
     parser = argparse.ArgumentParser(
         prog='cameras', description='Run several cameras in one process.')
@@ -71,11 +72,11 @@ def main(args: Optional[List[str]] = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
 
-    def make(nodes: List[CameraNode]) -> None:
+    def make(nodes: List[Any]) -> None:
         for spec in specs:
             overrides = [Parameter(k, value=v) for k, v in camera_parameters(spec).items()]
-            nodes.append(CameraNode(spec.node_name, namespace=spec.namespace,
-                                    parameter_overrides=overrides))
+            nodes.append(make_camera_node(spec.node_name, namespace=spec.namespace,
+                                          parameter_overrides=overrides))
 
     return run_nodes(make, argv)
 

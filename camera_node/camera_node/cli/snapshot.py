@@ -36,7 +36,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from . import viam_formats as vf
+from ..viam import codecs, pcd
 
 EXIT_OK = 0
 EXIT_CAMERA_ERROR = 1
@@ -97,42 +97,42 @@ def _encode_bgr_png(image: np.ndarray) -> bytes:
 
 
 def save_images(images, captured_at: datetime, out_dir: str) -> Tuple[List[str], bool]:
-    """Save colour and depth images; return ``(printed lines, whether depth was saved)``."""
+    """Save colour and depth images; return ``(printed lines, whether depth was saved)``.
+
+    Bytes whose MIME type is a file format of its own (the registry's ``extension``) are
+    written as sent; others (Viam RGBA, Viam depth) are written as PNG.
+    """
     lines = []
     has_depth = False
     for img in images:
         array = img.to_numpy()
         size = '%dx%d' % (array.shape[1], array.shape[0])
         base = os.path.join(out_dir, _safe(img.source_name))
-        mime = vf.normalize_mime(img.mime_type)
+        mime = codecs.normalize_mime(img.mime_type)
         if _is_depth(array):
             has_depth = True
             raw = base + '_raw16.png'
-            if mime == vf.MIME_PNG:
-                _write(raw, img.data)  # already a 16-bit greyscale PNG in millimetres
-            else:
-                _write(raw, vf.encode_png(array))
-            lines.append(_line(raw, vf.MIME_PNG, size, captured_at))
+            # a 16-bit greyscale PNG in millimetres is written as sent
+            _write(raw, img.data if mime == codecs.MIME_PNG else codecs.encode_png(array))
+            lines.append(_line(raw, codecs.MIME_PNG, size, captured_at))
             colored = base + '_colorized.png'
             _write(colored, _encode_bgr_png(colorize_depth(array)))
-            lines.append(_line(colored, vf.MIME_PNG, size, captured_at))
+            lines.append(_line(colored, codecs.MIME_PNG, size, captured_at))
         else:
-            if mime == vf.MIME_JPEG:
-                path = base + '.jpg'
+            extension = codecs.codec(mime).extension
+            if extension:
+                path = base + extension
                 _write(path, img.data)
-            elif mime == vf.MIME_PNG:
-                path = base + '.png'
-                _write(path, img.data)
-            else:  # Viam RGBA (or anything else decodable): store as PNG
-                path, mime = base + '.png', vf.MIME_PNG
-                _write(path, vf.encode_png(array))
+            else:
+                path, mime = base + '.png', codecs.MIME_PNG
+                _write(path, codecs.encode_png(array))
             lines.append(_line(path, mime, size, captured_at))
     return lines, has_depth
 
 
 def _first_images(client, extra, timeout: float):
     """Call GetImages; while the node has no frame yet (just started), ask again until timeout."""
-    from .client import CameraError
+    from ..client import CameraError
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     """Take the snapshot with an initialised rclpy; return the exit status."""
     from rclpy.node import Node
 
-    from .client import CameraClient, CameraError
+    from ..client import CameraClient, CameraError
 
     os.makedirs(args.out, exist_ok=True)
     node = Node('camera_snapshot_%d' % os.getpid())
@@ -203,8 +203,8 @@ def run(args: argparse.Namespace) -> int:
         path = os.path.join(args.out, 'cloud.pcd')
         _write(path, data)
         try:
-            points = '%d points' % len(vf.decode_pcd(data)[0])
-        except vf.FormatError as exc:
+            points = '%d points' % len(pcd.decode_pcd(data)[0])
+        except codecs.FormatError as exc:
             points = 'unreadable PCD (%s)' % exc
         print(_line(path, mime, points, cloud_meta.captured_at), flush=True)
         return EXIT_OK

@@ -1,22 +1,24 @@
-"""Camera geometry: pinhole rays, depth to points, PointCloud2 packing, the optical frame.
+"""Depth to points: the one back-projection used by PointCloud2 and by PCD. Pure numpy.
 
-Pure numpy (plus sensor_msgs for the PointCloud2 layout); no rclpy node needed.
+Pixel ``(u, v)`` with depth ``d`` mm gives ``z = d / 1000``, ``x = (u - cx) / fx * z``,
+``y = (v - cy) / fy * z`` in the imager's optical frame (x right, y down, z forward, metres).
+A :class:`CloudBuffer` fills an organized XYZRGB layout (16 bytes a point: x, y, z float32,
+then B, G, R, 0) in place, with NaN where there is no depth; :meth:`CloudBuffer.valid_points`
+gives the valid points only, which is what a PCD holds.
 """
 
 from __future__ import annotations
 
 from array import array
-from typing import Optional
+from functools import lru_cache
+import math
+from typing import Optional, Tuple
 
 import numpy as np
 
-from .drivers.base import Intrinsics
+from .types import Intrinsics
 
-#: quaternion (x, y, z, w) of an optical frame in its imager's body frame:
-#: roll=-pi/2, yaw=-pi/2 (REP-103), so optical z = body x, optical x = body -y.
-OPTICAL_QUATERNION = (-0.5, 0.5, -0.5, 0.5)
-
-#: bytes per point of the clouds this package publishes: x, y, z, rgb as float32
+#: bytes per point of the clouds this package makes: x, y, z, rgb as float32
 POINT_STEP = 16
 
 
@@ -38,23 +40,44 @@ def deproject(u: np.ndarray, v: np.ndarray, z: np.ndarray, intr: Intrinsics) -> 
 class RayTable:
     """Per-column x/z and per-row y/z ratios of a pinhole camera, computed once.
 
-    For depth z at pixel (u, v): x = z * xr[u], y = z * yr[v].
+    For depth z at pixel (u, v) of the decimated grid: x = z * xr[u], y = z * yr[v].
     """
 
     def __init__(self, intr: Intrinsics, decimation: int = 1) -> None:
-        d = max(1, int(decimation))
+        d = int(decimation)
+        if d < 1 or d != decimation:
+            raise ValueError('decimation must be a positive integer, got %r' % (decimation,))
+        for name in ('fx', 'fy', 'cx', 'cy'):
+            if not math.isfinite(getattr(intr, name)):
+                raise ValueError('%s must be finite, got %r' % (name, getattr(intr, name)))
+        if intr.fx == 0 or intr.fy == 0:
+            raise ValueError('focal lengths must be non-zero, got fx=%r fy=%r'
+                             % (intr.fx, intr.fy))
         self.decimation = d
         self.xr = ((np.arange(0, intr.width, d) - intr.cx) / intr.fx).astype(np.float32)
         self.yr = ((np.arange(0, intr.height, d) - intr.cy) / intr.fy).astype(np.float32)
+        self.source_size = (int(intr.width), int(intr.height))
         self.width = self.xr.size
         self.height = self.yr.size
 
 
-class CloudBuffer:
-    """A reusable XYZRGB point buffer filled from depth + colour without Python loops.
+@lru_cache(maxsize=8)
+def _cached_rays(width: int, height: int, fx: float, fy: float, cx: float, cy: float,
+                 decimation: int) -> RayTable:
+    return RayTable(Intrinsics(width, height, fx, fy, cx, cy), decimation)
 
-    The organized layout (height x width x 16 bytes) lives in an ``array('B')`` that can be
-    handed to ``PointCloud2.data`` once and refilled in place for every frame.
+
+def ray_table(intr: Intrinsics, decimation: int = 1) -> RayTable:
+    """Return the (cached) ray table of intrinsics and a decimation."""
+    return _cached_rays(int(intr.width), int(intr.height), float(intr.fx), float(intr.fy),
+                        float(intr.cx), float(intr.cy), decimation)
+
+
+class CloudBuffer:
+    """A reusable organized XYZRGB buffer filled from depth (+ colour) without Python loops.
+
+    The layout (height x width x 16 bytes) lives in an ``array('B')`` that can be handed to
+    ``PointCloud2.data`` once and refilled in place for every frame.
     """
 
     def __init__(self, rays: RayTable, data: Optional[array] = None) -> None:
@@ -70,9 +93,20 @@ class CloudBuffer:
             rays.height, rays.width, POINT_STEP)
         self._z = np.empty((rays.height, rays.width), dtype=np.float32)
         self._valid = np.empty((rays.height, rays.width), dtype=bool)
+        self._has_rgb = False
 
     def fill(self, depth_mm: np.ndarray, rgb: Optional[np.ndarray]) -> int:
-        """Fill the organized cloud; invalid (0) depth becomes NaN. Returns valid count."""
+        """Fill the organized cloud; invalid (0) depth becomes NaN. Returns the valid count.
+
+        ``depth_mm`` is ``HxW`` uint16 of the ray table's source size; ``rgb``, if given,
+        ``HxWx3`` uint8 registered to it.
+        """
+        depth_mm = _check_depth(depth_mm, self.rays.source_size)
+        if rgb is not None and (rgb.ndim != 3 or rgb.shape[:2] != depth_mm.shape
+                                or rgb.dtype != np.uint8):
+            raise ValueError('rgb %s %s is not registered to depth %dx%d' % (
+                'x'.join(map(str, rgb.shape)), rgb.dtype, depth_mm.shape[1],
+                depth_mm.shape[0]))
         d = self.rays.decimation
         if d > 1:
             depth_mm = depth_mm[::d, ::d]
@@ -85,6 +119,7 @@ class CloudBuffer:
         np.multiply(z, self.rays.xr[None, :], out=f[..., 0])
         np.multiply(z, self.rays.yr[:, None], out=f[..., 1])
         f[..., 2] = z
+        self._has_rgb = rgb is not None
         if rgb is not None:
             u8 = self._u8
             u8[..., 12] = rgb[..., 2]
@@ -94,16 +129,38 @@ class CloudBuffer:
 
     def dense_bytes(self) -> bytes:
         """Return the valid points only, packed back to back (after :meth:`fill`)."""
-        pts = self._u8[self._valid]
-        return pts.tobytes()
+        return self._u8[self._valid].tobytes()
+
+    def valid_points(self) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Return ``(xyz Nx3 float32, rgb Nx3 uint8 or None)`` of the valid points, row-major."""
+        xyz = np.ascontiguousarray(self._f[..., :3][self._valid])
+        if not self._has_rgb:
+            return xyz, None
+        return xyz, np.ascontiguousarray(self._u8[..., 14:11:-1][self._valid])
 
     def points(self) -> np.ndarray:
         """Return the organized cloud as an HxWx4 float32 view (x, y, z, rgb)."""
         return self._f
 
 
-def point_fields():
-    """Return the PointCloud2 fields of a 16-byte x, y, z, rgb point."""
-    from sensor_msgs.msg import PointField
-    return [PointField(name=n, offset=o, datatype=PointField.FLOAT32, count=1)
-            for n, o in (('x', 0), ('y', 4), ('z', 8), ('rgb', 12))]
+def _check_depth(depth: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    depth = np.asarray(depth)
+    if depth.ndim != 2 or depth.dtype != np.uint16:
+        raise ValueError('depth image must be HxW uint16 millimetres, got %s %s'
+                         % ('x'.join(map(str, depth.shape)), depth.dtype))
+    if (depth.shape[1], depth.shape[0]) != size:
+        raise ValueError('depth image is %dx%d but the intrinsics are for %dx%d'
+                         % (depth.shape[1], depth.shape[0], size[0], size[1]))
+    return depth
+
+
+def points_from_depth(depth_mm: np.ndarray, rgb: Optional[np.ndarray], intr: Intrinsics,
+                      decimation: int = 1) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Back-project to ``(xyz Nx3 float32 metres, rgb Nx3 uint8 or None)``: valid points only.
+
+    One point per pixel of ``depth[::decimation, ::decimation]`` with non-zero depth, in
+    row-major order; ``rgb``, if given, is registered to the depth image.
+    """
+    buf = CloudBuffer(ray_table(intr, decimation))
+    buf.fill(depth_mm, rgb)
+    return buf.valid_points()

@@ -170,8 +170,8 @@ def validate(spec: ParamSpec, value: Any) -> Optional[str]:
             spec.name, ', '.join(str(c) for c in spec.choices), _short(value))
     if spec.min is not None and got in ('integer', 'double'):
         if value < spec.min or (spec.max is not None and value > spec.max):
-            return '%s must be within [%s, %s], got %r' % (spec.name, spec.min, spec.max,
-                                                          value)
+            return '%s must be within [%s, %s], got %r' % (
+                spec.name, spec.min, spec.max, value)
     if spec.check is not None:
         reason = spec.check(value)
         if reason:
@@ -275,3 +275,84 @@ class ParameterStore:
     def snapshot(self) -> Dict[str, Any]:
         """Return a copy of every current value."""
         return dict(self._values)
+
+
+@dataclass(frozen=True)
+class Handler:
+    """What a change of one parameter does besides being stored.
+
+    :param check: ``value -> prepared`` without side effects (parse a file, ask the
+        device); raises (ValueError, InvalidOptionError, ...) with the reason to refuse.
+        None: the value itself is the prepared value.
+    :param apply: ``prepared -> None``: make the change take effect.
+    """
+
+    apply: Callable[[Any], None]
+    check: Optional[Callable[[Any], Any]] = None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, (ValueError, InvalidOptionError)):
+        return text
+    return '%s: %s' % (type(exc).__name__, text)
+
+
+class ParameterApplier:
+    """Validate every change of a request first, then apply them all, or none.
+
+    Each change is checked against its spec (type, choices, range, ``check``) and its
+    :class:`Handler`'s ``check``; only when all pass are the handlers' ``apply`` run, in
+    order. If one of those fails, the ones already applied are put back to their previous
+    values, and nothing is stored. Any exception becomes a refusal with its reason.
+    """
+
+    def __init__(self, store: ParameterStore) -> None:
+        self.store = store
+        self.handlers: Dict[str, Handler] = {}
+        self._prepared: Dict[str, Any] = {}
+
+    def on_change(self, name: str, handler: Handler, prepared: Any = None) -> None:
+        """Register what a change of name does; prepared is the current value's prepared form."""
+        self.handlers[name] = handler
+        self._prepared[name] = self.store[name] if prepared is None else prepared
+
+    def apply(self, changes: Sequence[Tuple[str, Any]]) -> Optional[str]:
+        """Apply a request's changes (name, value); return None, or why it was refused."""
+        staged = []
+        for name, value in changes:
+            if name not in self.store:
+                continue  # not ours (qos_overrides.*, use_sim_time)
+            value, reason = self.store.check(name, value)
+            if reason:
+                return reason
+            handler = self.handlers.get(name)
+            prepared = value
+            if handler is not None and handler.check is not None:
+                try:
+                    prepared = handler.check(value)
+                except Exception as exc:  # a refusal, whatever the checker raised
+                    return _reason(exc)
+            staged.append((name, value, prepared))
+        done = []
+        for name, value, prepared in staged:
+            handler = self.handlers.get(name)
+            if handler is not None:
+                try:
+                    handler.apply(prepared)
+                except Exception as exc:
+                    self._roll_back(done)
+                    return _reason(exc)
+                done.append(name)
+        for name, value, prepared in staged:
+            self.store.commit(name, value)
+            if name in self.handlers:
+                self._prepared[name] = prepared
+        return None
+
+    def _roll_back(self, names: Sequence[str]) -> None:
+        for name in reversed(names):
+            try:
+                self.handlers[name].apply(self._prepared[name])
+            except Exception:  # best effort: the previous value stays recorded
+                pass

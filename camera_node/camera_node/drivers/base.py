@@ -23,8 +23,8 @@ import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 import warnings
 
-from ..core.errors import DriverError, InvalidOptionError
-from ..core.params import ParameterStore, ParamSpec
+from ..core.errors import DriverError
+from ..core.params import Handler, ParameterStore, ParamSpec
 from ..core.types import CameraProperties, FrameSet
 
 CommandHandler = Callable[[Mapping[str, Any]], Dict[str, Any]]
@@ -106,6 +106,15 @@ class Driver(abc.ABC):
         needs it (a loop flag, a frame rate) sees the new value once the change is stored.
         """
 
+    def option_handlers(self) -> Dict[str, Handler]:
+        """Return, for each runtime option, what a change does: check, then set, the option."""
+        def handler(name: str) -> Handler:
+            def check(value: Any) -> Any:
+                self.check_option(name, value)
+                return value
+            return Handler(apply=lambda value: self.set_option(name, value), check=check)
+        return {spec.name: handler(spec.name) for spec in self.parameters if not spec.read_only}
+
     # -- context manager ----------------------------------------------------------------
     def __enter__(self) -> 'Driver':
         """Open on entering a with block."""
@@ -133,4 +142,3 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def _close(self) -> None:
         """Close the device (subclass hook)."""
-

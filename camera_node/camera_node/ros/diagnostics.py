@@ -13,59 +13,45 @@ diagnostic_updater is not on PyPI, so the node publishes the array itself, at
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+from ..core.session import State
 
 OK, WARN, ERROR = (DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR)
 
 
 def device_level(state: str, measured: float, expected: float) -> Tuple[bytes, str]:
-    """Return (level, message) of the device status for a capture state and rates."""
-    if state in ('searching', 'error', 'reconnecting'):
+    """Return (level, message) of the device status for a session state and rates."""
+    st = State(state)
+    if st.failing:
         return ERROR, 'camera %s' % state
-    if state in ('closed', 'inactive', 'ended', 'starting'):
+    if st not in (State.STREAMING, State.WAITING):
         return WARN, 'camera %s' % state
     if expected > 0 and measured < 0.8 * expected:
         return WARN, 'capture rate %.1f Hz below the expected %.1f Hz' % (measured, expected)
     return OK, 'streaming at %.1f Hz' % measured
 
 
-def figures(node) -> Dict[str, Any]:
-    """Return the node's state, rates and counters: what /diagnostics and status report.
-
-    Rates are unrounded Hz; ``published_fps`` maps each stream (and ``points``) to its rate;
-    ``expected_fps`` is None until the device was opened.
-    """
-    cap = node.capture
-    props = node.props
-    published = {name: s.rate.rate() for name, s in node.streams.items()}
-    published['points'] = node.cloud_rate.rate()
-    return {
-        'driver': node.driver.name,
-        'state': 'closed' if node.closed else cap.state,
-        'last_error': cap.last_error,
-        'model': props.model if props else '', 'serial': props.serial if props else '',
-        'expected_fps': props.fps if props else None,
-        'capture_fps': cap.rate.rate(),
-        'published_fps': published,
-        'frames_captured': cap.rate.count, 'frame_sets_published': node.published_sets,
-        'dropped_frame_sets': node.slot.dropped, 'read_timeouts': cap.timeouts,
-        'reconnects': cap.reconnects, 'publish_errors': node.publish_errors,
-    }
-
-
 class Diagnostics:
-    """Publishes the node's DiagnosticArray (built from :func:`figures`) periodically."""
+    """Publishes a camera's DiagnosticArray periodically.
 
-    def __init__(self, node) -> None:
+    :param figures: returns the camera's figures (the DoCommand ``status`` ones).
+    :param lifecycle_state: returns the node's lifecycle state label.
+    """
+
+    def __init__(self, node: Any, period: float, figures: Callable[[], Dict[str, Any]],
+                 lifecycle_state: Callable[[], str]) -> None:
         self.node = node
+        self.figures = figures
+        self.lifecycle_state = lifecycle_state
         self.pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.timer = None
-        self._start(float(node.p['diagnostics_period']))
-        node.param_hooks['diagnostics_period'] = (lambda v: None, self._start)
+        self.start(float(period))
 
-    def _start(self, period: float) -> None:
+    def start(self, period: float) -> None:
+        """Publish every period seconds from now on (0: stop)."""
         if self.timer is not None:
             self.node.destroy_timer(self.timer)
             self.timer = None
@@ -75,14 +61,14 @@ class Diagnostics:
     def statuses(self) -> List[DiagnosticStatus]:
         """Build the statuses of the device and of every stream."""
         node = self.node
-        f = figures(node)
+        f = self.figures()
         expected = float(f['expected_fps'] or 0.0)
         measured = f['capture_fps']
         level, message = device_level(f['state'], measured, expected)
         base = node.get_fully_qualified_name()
         values: Dict[str, object] = {
             'driver': f['driver'], 'state': f['state'],
-            'lifecycle_state': node.lifecycle_state(),
+            'lifecycle_state': self.lifecycle_state(),
             'expected_rate_hz': '%.2f' % expected, 'measured_rate_hz': '%.2f' % measured,
         }
         values.update((k, f[k]) for k in (

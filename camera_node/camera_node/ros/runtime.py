@@ -22,8 +22,9 @@ import fcntl
 import logging
 import os
 import signal
+import sys
 import threading
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 #: glibc mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD = -1
@@ -142,31 +143,6 @@ def make_executor(context: Any = None, logger: Any = None,
     return executor, type(executor).__name__
 
 
-def spin(executor: Any, context: Any = None, poll_sec: float = 0.1) -> None:
-    """Spin executor until SIGINT/SIGTERM or until the context shuts down.
-
-    Works around rclpy's EventsExecutor (Kilted wheels, measured): when rclpy's own signal
-    handler shuts the context down, ``EventsExecutor.spin()`` and ``spin_once()`` block
-    forever. So initialise rclpy with ``signal_handler_options=SignalHandlerOptions.NO``
-    and spin with this function: it installs Python SIGINT/SIGTERM handlers (main thread
-    only), spins in ``poll_sec`` slices and returns normally on a signal; the caller then
-    destroys its nodes and calls ``rclpy.try_shutdown()``. Any executor works.
-    """
-    import rclpy
-    ctx = context if context is not None else rclpy.get_default_context()
-    stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    try:
-        while not stop.is_set() and ctx.ok():
-            executor.spin_once(timeout_sec=poll_sec)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
     """Return ``(domain, lock)``: the first ROS_DOMAIN_ID of candidates nobody else holds.
 
@@ -184,3 +160,60 @@ def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
             continue
         return domain, handle
     raise RuntimeError('no free ROS_DOMAIN_ID (every %s is locked)' % lock_path)
+
+
+def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]] = None) -> int:
+    """Initialise rclpy, build nodes with make_nodes(list), spin them until a signal, clean up.
+
+    SIGINT and SIGTERM are handled here from the very first line (rclpy's own handlers
+    are not installed: with the EventsExecutor they leave spin blocked forever), so a
+    signal at any moment ends in a clean shutdown and exit code 0. make_nodes may raise
+    :class:`~camera_node.core.errors.DriverError` (a driver that cannot load, a start
+    parameter that cannot be used): it is reported in one line and the exit code is 2.
+    """
+    import rclpy
+    from ..core.errors import DriverError
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    tune_allocator()
+    argv = args if args is not None else sys.argv
+    try:
+        from rclpy.signals import SignalHandlerOptions
+        rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    except (ImportError, TypeError):  # pragma: no cover - very old rclpy
+        rclpy.init(args=argv)
+    nodes: List[Any] = []
+    executor = None
+    log = logging.getLogger('camera_node')
+    try:
+        try:
+            make_nodes(nodes)
+        except DriverError as exc:
+            from rclpy.logging import get_logger
+            get_logger('camera_node').fatal(str(exc))
+            return 2
+        executor, name = make_executor(logger=nodes[0].get_logger())
+        nodes[0].get_logger().debug('executor: %s' % name)
+        for node in nodes:
+            executor.add_node(node)
+        # spin in slices: a signal sets stop, and the loop ends within one slice
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for node in nodes:
+            node.get_logger().info('shutting down: stopping capture, closing the device')
+            try:
+                getattr(node, 'shutdown', lambda: None)()
+            except Exception as exc:  # keep shutting the others down
+                log.error('shutdown of %s failed: %s' % (node.get_name(), exc))
+            if executor is not None:
+                executor.remove_node(node)
+        if executor is not None:
+            executor.shutdown()
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

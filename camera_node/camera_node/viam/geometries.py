@@ -1,4 +1,4 @@
-"""Camera geometries (Viam GetGeometries): parsing, ROS poses, TF frames and rviz markers.
+"""Camera geometries (Viam GetGeometries): the parameter's format, parsed and checked.
 
 Geometries come from the ``geometries`` parameter, a YAML (or JSON) list. Each entry::
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import json
 import math
 import re
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Tuple
 
 import yaml
 
-from .orientation import ov_to_quaternion, rotate_vector
+from ..core.orientation import ov_to_quaternion
 
 SHAPES = ('box', 'sphere', 'capsule')
 
@@ -141,51 +141,3 @@ def parse_geometries(text: str) -> List[CameraGeometry]:
         raise GeometryError('geometries must be a list of mappings, got %s'
                             % type(data).__name__)
     return [parse_geometry(e, i) for i, e in enumerate(data)]
-
-
-def markers(geos: Sequence[CameraGeometry], frame_id: str, ns: str, stamp=None):
-    """Build a visualization_msgs/MarkerArray that rviz draws for the geometries."""
-    from visualization_msgs.msg import Marker, MarkerArray
-    out = MarkerArray()
-    clear = Marker()
-    clear.action = Marker.DELETEALL
-    clear.ns = ns
-    clear.header.frame_id = frame_id
-    out.markers.append(clear)
-    mid = 0
-    for geo in geos:
-        q = geo.quaternion
-        parts = []
-        if geo.shape == 'box':
-            parts.append((Marker.CUBE, (0.0, 0.0, 0.0), tuple(d / 1000 for d in geo.dims_mm)))
-        elif geo.shape == 'sphere':
-            d = 2 * geo.radius_mm / 1000
-            parts.append((Marker.SPHERE, (0.0, 0.0, 0.0), (d, d, d)))
-        else:
-            d = 2 * geo.radius_mm / 1000
-            body = (geo.length_mm - 2 * geo.radius_mm) / 1000
-            parts.append((Marker.CYLINDER, (0.0, 0.0, 0.0), (d, d, max(body, 1e-4))))
-            for s in (-1, 1):
-                parts.append((Marker.SPHERE, (0.0, 0.0, s * body / 2), (d, d, d)))
-        for kind, offset, scale in parts:
-            m = Marker()
-            m.header.frame_id = frame_id
-            if stamp is not None:
-                m.header.stamp = stamp
-            m.ns = ns
-            m.id = mid
-            mid += 1
-            m.type = kind
-            m.action = Marker.ADD
-            # the part's offset is along the geometry's local axes
-            off = rotate_vector(q, offset)
-            p = geo.position_m
-            m.pose.position.x, m.pose.position.y, m.pose.position.z = (
-                p[0] + off[0], p[1] + off[1], p[2] + off[2])
-            m.pose.orientation.x, m.pose.orientation.y, m.pose.orientation.z, \
-                m.pose.orientation.w = q
-            m.scale.x, m.scale.y, m.scale.z = scale
-            m.color.r, m.color.g, m.color.b, m.color.a = 0.2, 0.6, 1.0, 0.5
-            m.text = geo.label
-            out.markers.append(m)
-    return out

@@ -33,9 +33,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import runtime
+from camera_node.ros import runtime
 
-PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+PKG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       'camera_node', 'camera_node')
 PROFILE_CANDIDATES = (
     os.path.join(os.path.dirname(PKG_DIR), 'config', 'fastdds_large_data.xml'),
 )
@@ -107,7 +108,7 @@ def _rclpy_init(tuned: bool) -> Tuple[Any, Any, str]:
 
 def _frames(width: int, height: int, count: int, motion: bool = True):
     """Render count synthetic frame sets (moving sphere) of width x height."""
-    from .drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic import SyntheticDriver
     drv = SyntheticDriver({'width': width, 'height': height, 'fps': 240.0, 'motion': motion})
     drv.open()
     out = []
@@ -130,8 +131,9 @@ def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Time message fills (ours vs naive assignment) and check the bytes that go out."""
     from rclpy.serialization import deserialize_message, serialize_message
     from sensor_msgs.msg import Image, PointCloud2
-    from . import geometry
-    from .node import ImageStream, stamp_msg
+    from camera_node.core import cloud as geometry
+    from camera_node.ros.messages import point_fields, stamp_msg
+    from camera_node.ros.streams import ImageStream, STREAMS
     out: Dict[str, Any] = {'check_fields': os.environ.get('ROS_PYTHON_CHECK_FIELDS', '')}
     rng = np.random.default_rng(3)
     exact = True
@@ -140,7 +142,7 @@ def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
             src = rng.integers(0, 256, size=(h, w, geometry.POINT_STEP), dtype=np.uint8)
             msg = PointCloud2()
             msg.height, msg.width = h, w
-            msg.fields = geometry.point_fields()
+            msg.fields = point_fields()
             msg.point_step = geometry.POINT_STEP
             msg.row_step = geometry.POINT_STEP * w
             msg.data = array('B', bytes(src.size))
@@ -152,11 +154,11 @@ def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
             naive_msg = PointCloud2()
         else:
             src = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-            stream = ImageStream(_StubNode(), 't', None, 'rgb8', 'f')
+            stream = ImageStream(_StubNode(), STREAMS[0], 'f', {})
             stamp = stamp_msg(time.time_ns())
 
             def ours(stream=stream, src=src, stamp=stamp):
-                return stream.fill(src, stamp)
+                return stream.message(None, src, stamp)
             naive_msg = Image()
         ms_ours = _median_time(ours, spec['reps'])
         filled = ours()
@@ -185,7 +187,7 @@ def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Time CloudBuffer.fill against Open3D create_from_rgbd_image on the same frames."""
-    from . import geometry
+    from camera_node.core import cloud as geometry
     w, h, n = spec['width'], spec['height'], spec['frames']
     frames, props = _frames(w, h, n)
     intr = props.color
@@ -245,7 +247,7 @@ def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def w_driver(spec: Dict[str, Any]) -> Dict[str, Any]:
     """CPU of the synthetic drivers alone (capture threads reading at fps)."""
-    from .drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic import SyntheticDriver
     stop = threading.Event()
     drivers = []
     for w, h in spec['sizes']:
@@ -273,21 +275,22 @@ def w_node(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Run camera nodes (several in one process if asked) until SIGINT; as node.main will."""
     rclpy, executor, name = _rclpy_init(spec['tuned'])
     from rclpy.parameter import Parameter
-    from .node import CameraNode
+    from camera_node.ros.node import make_camera_node
     stop = _stop_event()
     nodes = []
     try:
         for cam in spec['cameras']:
             overrides = [Parameter(k, value=v) for k, v in cam['params'].items()]
-            node = CameraNode('camera', namespace=cam['namespace'],
-                              parameter_overrides=overrides)
+            node = make_camera_node('camera', namespace=cam['namespace'],
+                                    parameter_overrides=overrides)
             nodes.append(node)
             executor.add_node(node)
         print('READY %s' % name, flush=True)
         if not stop.is_set():  # a signal before spin() took over its handlers
-            runtime.spin(executor, poll_sec=0.1)
-        errors = sum(n.publish_errors for n in nodes)
-        sets = sum(n.published_sets for n in nodes)
+            while not stop.is_set() and rclpy.ok():
+                executor.spin_once(timeout_sec=0.1)
+        errors = sum(n.camera.streams.publish_errors for n in nodes)
+        sets = sum(n.camera.streams.published_sets for n in nodes)
     finally:
         for node in nodes:
             node.shutdown()
@@ -300,11 +303,12 @@ def w_node(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def _make_msg(kind: str, w: int, h: int) -> Any:
     from sensor_msgs.msg import Image, PointCloud2
-    from . import geometry
+    from camera_node.core import cloud as geometry
     if kind == 'cloud':
         msg = PointCloud2()
         msg.height, msg.width = h, w
-        msg.fields = geometry.point_fields()
+        from camera_node.ros.messages import point_fields
+        msg.fields = point_fields()
         msg.point_step = geometry.POINT_STEP
         msg.row_step = geometry.POINT_STEP * w
         msg.data = array('B', bytes(h * w * geometry.POINT_STEP))
@@ -321,7 +325,8 @@ def w_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Bare rclpy publisher of pre-filled messages at fps (the transport floor)."""
     rclpy, executor, name = _rclpy_init(spec['tuned'])
     from sensor_msgs.msg import Image, PointCloud2
-    from .node import stamp_msg, stream_qos
+    from camera_node.ros.messages import stamp_msg
+    from camera_node.ros.streams import stream_qos
     stop = _stop_event()
     node = rclpy.create_node('bench_floor')
     pubs = []
@@ -421,7 +426,7 @@ def w_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
 def _getimage(node: Any, executor: Any, service: str, calls: int) -> Dict[str, Any]:
     """Time GetImage image/jpeg round trips vs encoding the same frame alone (ms, p50)."""
     from camera_node_interfaces.srv import GetImage
-    from . import viam_formats as vf
+    from camera_node.viam import codecs as vf
     client = node.create_client(GetImage, service)
     deadline = time.monotonic() + 20
     while not client.service_is_ready() and time.monotonic() < deadline:
@@ -455,11 +460,11 @@ def w_rss(spec: Dict[str, Any]) -> Dict[str, Any]:
     from rclpy.parameter import Parameter
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-    from .drivers.base import FrameSet
-    from .node import CameraNode
+    from camera_node.core.types import FrameSet
+    from camera_node.ros.node import make_camera_node
     w, h = spec['width'], spec['height']
     frames, _ = _frames(w, h, 8)
-    cam = CameraNode('camera', namespace='/bench_rss', parameter_overrides=[
+    cam = make_camera_node('camera', namespace='/bench_rss', parameter_overrides=[
         Parameter('width', value=w), Parameter('height', value=h),
         Parameter('fps', value=0.5)])
     sub = rclpy.create_node('bench_rss_sub')
@@ -483,10 +488,9 @@ def w_rss(spec: Dict[str, Any]) -> Dict[str, Any]:
     spinner.start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if cam.props is not None and cam.cloud_pub is not None and all(
-                s.pub.get_subscription_count() for s in cam.streams.values()) \
-                and cam.cloud_pub.get_subscription_count() \
-                and cam.compressed_pub.get_subscription_count():
+        streams = cam.camera.streams.streams
+        if 'points' in streams and all(s.pub.get_subscription_count()
+                                       for s in streams.values()):
             break
         time.sleep(0.05)
     proc = psutil.Process()
@@ -497,11 +501,10 @@ def w_rss(spec: Dict[str, Any]) -> Dict[str, Any]:
     for i in range(n + warm):
         base = frames[i % len(frames)]
         fs = FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
-                      stamp_ns=time.time_ns(), sequence=i)
-        try:
-            cam.publish_frame_set(fs)
-        except Exception:
-            errors += 1
+                      stamp_ns=time.time_ns())
+        before = cam.camera.streams.publish_errors
+        cam.camera.streams.publish(fs)
+        errors += cam.camera.streams.publish_errors - before
         if i == warm - 1:
             gc.collect()
             rss.append(proc.memory_info().rss)
@@ -564,7 +567,7 @@ class Runner:
         self.n += 1
         log = open(os.path.join(self.log_dir, '%02d_%s.log' % (self.n, name)), 'w')
         return subprocess.Popen(
-            [sys.executable, '-m', 'camera_node.bench', '--worker', name, '--spec',
+            [sys.executable, os.path.abspath(__file__), '--worker', name, '--spec',
              json.dumps(spec)], stdout=subprocess.PIPE, stderr=log, text=True,
             env=self.env(tuned, extra_env))
 
@@ -949,7 +952,7 @@ def machine() -> Dict[str, Any]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the suite (or one worker) from the command line."""
-    ap = argparse.ArgumentParser(prog='python -m camera_node.bench', description=__doc__)
+    ap = argparse.ArgumentParser(prog='bench/camera_bench.py', description=__doc__)
     ap.add_argument('--quick', action='store_true', help='tiny sizes and counts (< ~60 s)')
     ap.add_argument('--json', default='bench.json', help='where to write the figures')
     ap.add_argument('--profile', default=None, help='Fast DDS profile to measure '
@@ -978,7 +981,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     lock.close()
     rows = rows_of(raw)
     cli = argv if argv is not None else sys.argv[1:]
-    doc = {'command': ' '.join(['python -m camera_node.bench'] + cli),
+    doc = {'command': ' '.join(['python bench/camera_bench.py'] + cli),
            'date': started, 'quick': args.quick, 'machine': machine(),
            'profile': src, 'domain_id': domain,
            'goals': {r['key']: r for r in rows if r['key'] in GOAL_KEYS},

@@ -1,0 +1,17 @@
+"""``ros2 run camera_node camera_node``: one camera in one process."""
+
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+
+def main(args: Optional[List[str]] = None) -> int:
+    """Run one camera node until SIGINT/SIGTERM; exit 2 when it cannot start."""
+    from ..ros.node import make_camera_node
+    from ..ros.runtime import run_nodes
+    return run_nodes(lambda nodes: nodes.append(make_camera_node()), args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""How the camera client reaches the services: clients, spinning, deadlines and errors.
+
+:class:`ServiceTransport` owns one rclpy service client per Viam call of one camera node,
+in a reentrant callback group. It calls them from any thread other than the spinning one
+(blocking, on a ``threading.Event``) or from asyncio code (an rclpy done callback
+completes an asyncio future through ``loop.call_soon_threadsafe``), bounds every call by
+its timeout, and turns ``success: false`` into :class:`CameraError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+from typing import Any, Dict, Optional, Tuple
+
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import (ExternalShutdownException, MultiThreadedExecutor,
+                             ShutdownException, SingleThreadedExecutor)
+from rclpy.node import Node
+
+from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImage, GetImages,
+                                        GetPointCloud, GetProperties)
+
+from .types import CameraClientError, CameraError
+
+#: method name -> (service type, node-relative service name)
+SERVICES: Dict[str, Tuple[Any, str]] = {
+    'get_image': (GetImage, 'get_image'),
+    'get_images': (GetImages, 'get_images'),
+    'get_point_cloud': (GetPointCloud, 'get_point_cloud'),
+    'get_properties': (GetProperties, 'get_properties'),
+    'do_command': (DoCommand, 'do_command'),
+    'get_geometries': (GetGeometries, 'get_geometries'),
+    'close': (Close, 'close'),
+}
+_READY_POLL_S = 0.02
+
+
+class ServiceTransport:
+    """The service clients of one camera node, and how calls wait for their answers.
+
+    If ``node.executor`` is None, the node is added to the transport's own
+    ``SingleThreadedExecutor``, spun in a background daemon thread until :meth:`destroy`.
+
+    :param node: the rclpy node the service clients are created on.
+    :param prefix: the camera node's full name, e.g. ``/camera/camera``.
+    """
+
+    def __init__(self, node: Node, prefix: str) -> None:
+        self.node = node
+        self.prefix = prefix
+        self._group = ReentrantCallbackGroup()
+        self._clients: Dict[str, Any] = {}
+        for method, (srv_type, _name) in SERVICES.items():
+            self._clients[method] = node.create_client(
+                srv_type, self.service_name(method), callback_group=self._group)
+        self._destroyed = False
+        self._own_executor: Optional[SingleThreadedExecutor] = None
+        self._spin_thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        if node.executor is None:
+            self._own_executor = SingleThreadedExecutor(context=node.context)
+            self._own_executor.add_node(node)
+            self._spin_thread = threading.Thread(
+                target=self._spin, name='camera_client_spin', daemon=True)
+            self._spin_thread.start()
+
+    # -- life cycle ---------------------------------------------------------------------
+    def service_name(self, method: str) -> str:
+        """Return the full name of the service behind a method, e.g. ``get_image``."""
+        return '%s/%s' % (self.prefix, SERVICES[method][1])
+
+    @property
+    def spins_itself(self) -> bool:
+        """Return whether the client spins the node in its own background thread."""
+        return self._own_executor is not None
+
+    def _spin(self) -> None:
+        executor = self._own_executor
+        while not self._stop.is_set():
+            try:
+                executor.spin_once(timeout_sec=0.1)
+            except (ExternalShutdownException, ShutdownException):
+                break
+            except Exception as exc:  # a user callback failed: report it, keep spinning
+                if not self.node.context.ok():
+                    break
+                print('camera client: a callback raised %s: %s' % (type(exc).__name__, exc),
+                      file=sys.stderr)
+
+    def destroy(self) -> None:
+        """Destroy the service clients and stop the client's own executor, if any.
+
+        The node itself is left alive (it belongs to the caller). Idempotent.
+        """
+        if self._destroyed:
+            return
+        self._destroyed = True
+        if self._own_executor is not None:
+            self._stop.set()
+            self._own_executor.wake()
+            if self._spin_thread is not threading.current_thread():
+                self._spin_thread.join(5.0)
+            if self.node.executor is self._own_executor:
+                self.node.executor = None  # removes it and lets the node join another one
+            self._own_executor.remove_node(self.node)
+            self._own_executor.shutdown(timeout_sec=1.0)
+        for client in self._clients.values():
+            try:
+                self.node.destroy_client(client)
+            except Exception:  # the node may already be destroyed
+                pass
+        self._clients.clear()
+
+    # -- calling ------------------------------------------------------------------------
+    def _client(self, method: str) -> Any:
+        if self._destroyed:
+            raise CameraClientError('CameraClient of %s was destroyed' % self.prefix)
+        return self._clients[method]
+
+    def _check_not_spinning_thread(self, method: str) -> None:
+        """Raise if waiting here would block the only thread that can deliver the answer."""
+        if self._spin_thread is not None:
+            if threading.current_thread() is self._spin_thread:
+                raise CameraClientError(
+                    "CameraClient.%s() was called from a callback run by the client's own "
+                    'spin thread: it would wait forever for an answer only that thread can '
+                    'deliver. Use %s_async(), or call from another thread.' % (method, method))
+            return
+        executor = self.node.executor
+        if executor is None or isinstance(executor, MultiThreadedExecutor):
+            return
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_locals.get('self') is executor:
+                raise CameraClientError(
+                    "CameraClient.%s() was called from inside a callback of the node's "
+                    'single-threaded executor (%s): it would wait forever for an answer '
+                    'only that executor can deliver. Call it from another thread, use a '
+                    'MultiThreadedExecutor, or use %s_async() from asyncio code in another '
+                    'thread.' % (method, type(executor).__name__, method))
+            frame = frame.f_back
+
+    def _timeout_error(self, method: str, timeout: float, ready: bool) -> TimeoutError:
+        name = self.service_name(method)
+        if not ready:
+            return TimeoutError(
+                'camera service %s is not available after %.3g s: is a camera node running '
+                'as %s?' % (name, timeout, self.prefix))
+        hint = ''
+        if not self.spins_itself:
+            hint = ' (is the executor of node %r spinning?)' % self.node.get_name()
+        return TimeoutError('camera service %s did not answer within %.3g s%s'
+                            % (name, timeout, hint))
+
+    def _finish(self, method: str, res: Any) -> Any:
+        if not res.success:
+            raise CameraError(self.service_name(method), res.error)
+        return res
+
+    def call(self, method: str, request: Any, timeout: float) -> Any:
+        """Call a service and wait for its answer in this thread."""
+        client = self._client(method)
+        self._check_not_spinning_thread(method)
+        deadline = time.monotonic() + float(timeout)
+        while not client.service_is_ready():
+            if time.monotonic() >= deadline:
+                raise self._timeout_error(method, timeout, False)
+            time.sleep(_READY_POLL_S)
+        done = threading.Event()
+        future = client.call_async(request)
+        future.add_done_callback(lambda _f: done.set())
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            client.remove_pending_request(future)
+            future.cancel()
+            raise self._timeout_error(method, timeout, True)
+        if future.exception() is not None:
+            raise future.exception()
+        return self._finish(method, future.result())
+
+    async def call_async(self, method: str, request: Any, timeout: float) -> Any:
+        """Call a service from asyncio code; the rclpy executor delivers the answer."""
+        client = self._client(method)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(timeout)
+        while not client.service_is_ready():
+            if loop.time() >= deadline:
+                raise self._timeout_error(method, timeout, False)
+            await asyncio.sleep(_READY_POLL_S)
+        aio_future: asyncio.Future = loop.create_future()
+
+        def settle(ros_future: Any) -> None:
+            if aio_future.done():
+                return
+            if ros_future.cancelled():
+                aio_future.cancel()
+            elif ros_future.exception() is not None:
+                aio_future.set_exception(ros_future.exception())
+            else:
+                aio_future.set_result(ros_future.result())
+
+        def on_done(ros_future: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(settle, ros_future)
+            except RuntimeError:  # the asyncio loop is closed: nobody waits any more
+                pass
+
+        future = client.call_async(request)
+        future.add_done_callback(on_done)
+        try:
+            res = await asyncio.wait_for(aio_future, max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            client.remove_pending_request(future)
+            future.cancel()
+            raise self._timeout_error(method, timeout, True) from None
+        except asyncio.CancelledError:
+            client.remove_pending_request(future)
+            future.cancel()
+            raise
+        return self._finish(method, res)
