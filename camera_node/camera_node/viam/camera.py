@@ -141,6 +141,7 @@ class ViamCamera:
     def get_image(self, mime_type: str = '', extra: str = '') -> EncodedImage:
         """Return one image: the source ``extra.source`` names, else depth for a depth type."""
         options = parse_extra(extra)
+        fs = self.session.frame_set()
         sources = self.sources()
         source = options.get('source')
         if source is not None:
@@ -152,7 +153,6 @@ class ViamCamera:
             source = self.session.driver.depth_source
         else:
             source = self.session.driver.color_source
-        fs = self.session.frame_set()
         return self._encode(source, sources[source], fs, mime_type)
 
     def get_images(self, filter_source_names: Any = (), extra: str = '') -> Images:
@@ -161,6 +161,7 @@ class ViamCamera:
         ``extra.mime_type`` asks for a colour type; depth comes in its default type.
         """
         options = parse_extra(extra)
+        fs = self.session.frame_set()
         sources = self.sources()
         names = list(filter_source_names) or list(sources)
         unknown = [n for n in names if n not in sources]
@@ -170,7 +171,6 @@ class ViamCamera:
         color_mime = options.get('mime_type', '')
         if not isinstance(color_mime, str):
             raise RequestError('extra.mime_type must be a string')
-        fs = self.session.frame_set()
         images = []
         for name in dict.fromkeys(names):
             kind = sources[name]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, Dict, Mapping, Protocol, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 
 import numpy as np
 
 from ..core.errors import InvalidOptionError, Unavailable
+from ..core.params import ParameterApplier
 from ..core.session import CameraSession, State
 from .requests import parse_json_object, RequestError
 
@@ -34,6 +35,29 @@ class ParameterPort(Protocol):
 
     def set(self, values: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
         """Change parameters; return name -> {successful, reason}."""
+
+
+class LocalParameters:
+    """A :class:`ParameterPort` straight over an applier (no ROS): for tools and tests."""
+
+    def __init__(self, applier: ParameterApplier) -> None:
+        self.applier = applier
+
+    def values(self) -> Dict[str, Any]:
+        """Return every parameter's current value."""
+        return self.applier.store.snapshot()
+
+    def set(self, values: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
+        """Apply each change on its own; return name -> {successful, reason}."""
+        out = {}
+        for name, value in values.items():
+            spec = self.applier.store.specs.get(name)
+            if spec is not None and spec.read_only:
+                reason: Optional[str] = 'parameter %r is read-only' % name
+            else:
+                reason = self.applier.apply([(name, value)])
+            out[name] = {'successful': reason is None, 'reason': reason or ''}
+        return out
 
 
 class CommandTable:
