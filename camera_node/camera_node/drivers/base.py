@@ -23,7 +23,7 @@ import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 import warnings
 
-from ..core.errors import DriverError, InvalidOptionError
+from ..core.errors import DriverError
 from ..core.params import ParameterStore, ParamSpec
 from ..core.types import CameraProperties, FrameSet
 
@@ -133,4 +133,3 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     def _close(self) -> None:
         """Close the device (subclass hook)."""
-
