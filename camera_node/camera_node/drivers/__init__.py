@@ -39,7 +39,7 @@ class DriverEntry:
 REGISTRY: Tuple[DriverEntry, ...] = (
     DriverEntry('synthetic', 'synthetic', 'SyntheticDriver', 'synthetic',
                 'a ray-cast RGB-D scene that needs no hardware'),
-    DriverEntry('realsense', 'realsense', 'RealSenseDriver', 'realsense',
+    DriverEntry('realsense', 'realsense.driver', 'RealSenseDriver', 'realsense.params',
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),
     DriverEntry('oakd', 'oakd', 'OakDriver', 'oakd', 'Luxonis OAK-D cameras (depthai)'),
     DriverEntry('webcam', 'webcam', 'WebcamDriver', 'webcam',
