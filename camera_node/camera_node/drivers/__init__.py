@@ -43,9 +43,9 @@ REGISTRY: Tuple[DriverEntry, ...] = (
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),
     DriverEntry('oakd', 'oakd.driver', 'OakDriver', 'oakd.params',
                 'Luxonis OAK-D cameras (depthai)'),
-    DriverEntry('webcam', 'webcam', 'WebcamDriver', 'webcam',
+    DriverEntry('webcam', 'webcam.driver', 'WebcamDriver', 'webcam.params',
                 'V4L2 webcams and network streams (OpenCV)'),
-    DriverEntry('file', 'webcam', 'WebcamDriver', 'webcam',
+    DriverEntry('file', 'file.driver', 'FileDriver', 'file.params',
                 'video files and image sequences, optionally with depth (OpenCV)'),
 )
 _BY_NAME: Dict[str, DriverEntry] = {e.name: e for e in REGISTRY}
