@@ -93,10 +93,12 @@ def configure_device(ctx: 'rs.context', cfg: 'rs.config', wanted_serial: str,
         dw, dh, df = depth[1]
         cfg.enable_stream(rs.stream.depth, dw, dh, rs.format.z16, df)
     if not cfg.can_resolve(rs.pipeline_wrapper(rs.pipeline(ctx))):
-        raise InvalidOptionError(
-            'device %s cannot stream colour %s rgb8 + depth %s z16; it offers %s'
-            % (serial, color[0], depth[0] if depth else '(off)',
-               '; '.join(offered_profiles(devices[seen.index(serial)]))))
+        wanted = 'colour %s rgb8' % color[0]
+        if depth is not None:
+            wanted += ' + depth %s z16' % depth[0]
+        raise InvalidOptionError('device %s cannot stream %s; it offers %s'
+                                 % (serial, wanted, '; '.join(
+                                     offered_profiles(devices[seen.index(serial)]))))
 
 
 def offered_profiles(device: 'rs.device') -> List[str]:
