@@ -63,7 +63,7 @@ REFUSED = [
     ('synthetic', 'fps', 0.1, r'fps must be within \[0.5, 240.0\]'),
     ('realsense', 'color_profile', '640x480x29.97', 'color_profile must be WIDTHxHEIGHTxFPS'),
     ('realsense', 'depth_profile', '640x480', 'depth_profile must be WIDTHxHEIGHTxFPS'),
-    ('realsense', 'exposure', 12.5, 'exposure must be a integer'),
+    ('realsense', 'exposure', 12.5, 'exposure must be an? integer'),
     ('realsense', 'emitter_enabled', 3, r'emitter_enabled must be within \[-1, 2\]'),
     ('realsense', 'enable_auto_exposure', 'yes', 'enable_auto_exposure must be a bool'),
     ('oakd', 'color_profile', '641x400x30', "color_profile '641x400x30': width and height "
