@@ -25,10 +25,15 @@ import yaml  # noqa: E402
 
 dai = pytest.importorskip('depthai')
 
-from camera_node.drivers import (DeviceLostError, DeviceNotFoundError,  # noqa: E402
-                                 InvalidOptionError, driver_class)
-from camera_node.drivers.oakd import (FramePairer, GraphHandles, OakDriver,  # noqa: E402
-                                      parse_profile, ros_distortion)
+from camera_node.core.errors import (DeviceLostError, DeviceNotFoundError,  # noqa: E402
+                                     InvalidOptionError)
+from camera_node.drivers import driver_class  # noqa: E402
+from camera_node.drivers.oakd.convert import ros_distortion  # noqa: E402
+from camera_node.drivers.oakd.driver import OakDriver  # noqa: E402
+from camera_node.drivers.oakd.graph import GraphHandles  # noqa: E402
+from camera_node.drivers.oakd.pairing import FramePairer  # noqa: E402
+from camera_node.drivers.oakd.params import parse_profile  # noqa: E402
+from driver_contract import change, make_store  # noqa: E402
 
 W, H, FPS, N = 64, 40, 30, 8
 SERIAL = '14442C10TESTGRAPH'
@@ -50,6 +55,11 @@ def color_rgb(i, w=W, h=H):
     img[..., 1] = (np.arange(w) * 3 % 256)[None, :]
     img[..., 2] = (np.arange(h) * 5 % 256)[:, None]
     return img
+
+
+def index_of(fs):
+    """Frame index the fake device sent a frame set with (from the colour's R channel)."""
+    return (int(fs.color[0, 0, 0]) - 1) // 10
 
 
 def depth_mm(i, w=W, h=H):
@@ -160,10 +170,11 @@ def drivers():
     """Create drivers; each one is closed at the end of the test."""
     made = []
 
-    def make(options=None, graph=None):
+    def make(options=None, graph=None, store=None):
         opts = {'color_profile': '%dx%dx%d' % (W, H, FPS)}
         opts.update(options or {})
-        d = OakDriver(opts, graph_builder=graph if graph is not None else HostGraph())
+        d = OakDriver(store if store is not None else opts,
+                      graph_builder=graph if graph is not None else HostGraph())
         made.append(d)
         return d
 
@@ -208,14 +219,13 @@ def test_color_rgb_and_depth_mm_exact(drivers):
     got = read_n(d, 4)
     assert len(got) >= 3
     for fs in got:
-        i = fs.sequence
+        i = index_of(fs)
         assert fs.color.dtype == np.uint8 and fs.color.shape == (H, W, 3)
         assert fs.color.flags['C_CONTIGUOUS']
         np.testing.assert_array_equal(fs.color, color_rgb(i))   # RGB, not BGR
         assert fs.depth.dtype == np.uint16
         np.testing.assert_array_equal(fs.depth, depth_mm(i))
         assert fs.aligned_depth is fs.depth
-        assert fs.timestamp_domain == 'device_synced_host_steady'
 
 
 def test_stamps_increase_on_the_system_clock(drivers):
@@ -229,8 +239,8 @@ def test_stamps_increase_on_the_system_clock(drivers):
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
     # frames were stamped by the source with the steady clock between t0 and t1
     assert all(t0 - 5_000_000 <= s <= t1 + 5_000_000 for s in stamps)
-    seqs = [fs.sequence for fs in got]
-    assert seqs == sorted(seqs)
+    indices = [index_of(fs) for fs in got]
+    assert indices == sorted(indices)
 
 
 def test_pairs_by_sequence_number(drivers):
@@ -241,9 +251,9 @@ def test_pairs_by_sequence_number(drivers):
     got = read_n(d, 3)
     assert len(got) >= 2
     for fs in got:
-        assert fs.sequence % 2 == 0
-        np.testing.assert_array_equal(fs.color, color_rgb(fs.sequence))
-        np.testing.assert_array_equal(fs.depth, depth_mm(fs.sequence))
+        assert index_of(fs) % 2 == 0
+        np.testing.assert_array_equal(fs.color, color_rgb(index_of(fs)))
+        np.testing.assert_array_equal(fs.depth, depth_mm(index_of(fs)))
 
 
 def test_pairs_by_timestamp_when_sequence_counters_differ(drivers):
@@ -254,7 +264,7 @@ def test_pairs_by_timestamp_when_sequence_counters_differ(drivers):
     got = read_n(d, 3)
     assert len(got) >= 2
     for fs in got:
-        np.testing.assert_array_equal(fs.depth, depth_mm(fs.sequence))
+        np.testing.assert_array_equal(fs.depth, depth_mm(index_of(fs)))
     d.close()
     # the same source in sequence mode never pairs
     d2 = drivers({'sync_mode': 'sequence'}, HostGraph(depth_seq_offset=1000))
@@ -323,7 +333,8 @@ def test_intrinsics_rescaled_from_calibration(drivers):
     assert props.intrinsics_source == 'device'
     assert props.serial == SERIAL and props.model == 'OAK-D host graph'
     assert props.fps == 30.0
-    assert props.extra['stereo_baseline_m'] == pytest.approx(0.075, abs=1e-6)
+    info = d.commands()['device_info'][1]({})
+    assert info['stereo_baseline_m'] == pytest.approx(0.075, abs=1e-6)
 
 
 def test_distortion_mapping():
@@ -354,7 +365,7 @@ def test_no_calibration_gives_default_intrinsics(drivers):
     props = d.properties()
     assert props.intrinsics_source == 'default'
     assert (props.color.width, props.color.height) == (W, H)
-    assert 'calibration_error' in props.extra
+    assert 'calibration_error' in d.commands()['device_info'][1]({})
 
 
 @pytest.mark.skipif(HW, reason='a device is attached')
@@ -405,7 +416,7 @@ def test_close_is_idempotent_and_close_open_repeats(drivers):
     for _ in range(3):
         d.open()
         fs = read_n(d, 1)[0]
-        np.testing.assert_array_equal(fs.color, color_rgb(fs.sequence))
+        np.testing.assert_array_equal(fs.color, color_rgb(index_of(fs)))
         d.close()
         d.close()
         assert not d.is_open
@@ -458,7 +469,7 @@ def test_without_depth(drivers):
     d.open()
     fs = read_n(d, 1)[0]
     assert fs.depth is None and fs.aligned_depth is None
-    np.testing.assert_array_equal(fs.color, color_rgb(fs.sequence))
+    np.testing.assert_array_equal(fs.color, color_rgb(index_of(fs)))
     assert d.properties().depth is None and not d.properties().has_depth
 
 
@@ -474,32 +485,36 @@ def controls(graph, n, timeout=2.0):
 
 def test_runtime_options_go_to_the_control_queue(drivers):
     graph = HostGraph()
-    d = drivers(graph=graph)
+    store = make_store(OakDriver, {'color_profile': '%dx%dx%d' % (W, H, FPS)})
+    d = drivers(graph=graph, store=store)
     d.open()
-    assert 'exposure_us' in d.runtime_options()
-    assert 'ir_laser_intensity' not in d.runtime_options()   # no IR projector here
-    d.set_option('exposure_us', 5000)          # stored: auto exposure is on
+    takes = d.commands()['device_info'][1]({})['runtime_options']
+    assert 'exposure_us' in takes
+    assert 'ir_laser_intensity' not in takes   # no IR projector here
+    change(d, store, 'exposure_us', 5000)       # stored: auto exposure is on
     assert controls(graph, 1, timeout=0.2) == []
-    d.set_option('auto_exposure', False)
+    change(d, store, 'auto_exposure', False)
     ctrl = controls(graph, 1)
     assert len(ctrl) == 1
     assert ctrl[0].getExposureTime().microseconds == 5000
     assert ctrl[0].getSensitivity() == 400
-    d.set_option('iso', 800)
+    change(d, store, 'iso', 800)
     assert controls(graph, 1)[0].getSensitivity() == 800
-    d.set_option('auto_white_balance', False)
+    change(d, store, 'auto_white_balance', False)
     assert len(controls(graph, 1)) == 1
-    with pytest.raises(InvalidOptionError, match='outside'):
-        d.set_option('iso', 50)
+    # type and range: the parameter specs, before the driver is asked
+    with pytest.raises(InvalidOptionError, match=r'iso must be within \[100, 1600\]'):
+        change(d, store, 'iso', 50)
     with pytest.raises(InvalidOptionError, match='integer'):
-        d.set_option('exposure_us', 'fast')
+        change(d, store, 'exposure_us', 'fast')
+    # what only the driver and the device can tell
     with pytest.raises(InvalidOptionError, match='read-only'):
-        d.set_option('color_profile', '1280x800x30')
+        d.check_option('color_profile', '1280x800x30')
     with pytest.raises(InvalidOptionError, match='no option'):
-        d.set_option('zoom', 2)
+        d.check_option('zoom', 2)
     with pytest.raises(InvalidOptionError, match='Pro models'):
-        d.set_option('ir_laser_intensity', 0.5)
-    assert d.runtime_options()['iso'] == 800
+        change(d, store, 'ir_laser_intensity', 0.5)
+    assert d.options['iso'] == 800 and d.options['ir_laser_intensity'] == 0.0
 
 
 def test_initial_manual_exposure_is_sent_at_open(drivers):
@@ -534,7 +549,8 @@ def test_commands(drivers):
 # -- hardware (opt-in) ----------------------------------------------------------------------
 @hw_only
 def test_hw_streams_rgb_and_aligned_depth():
-    d = OakDriver({'device_id': os.environ.get('CAMERA_NODE_OAKD_ID', '')})
+    store = make_store(OakDriver, {'device_id': os.environ.get('CAMERA_NODE_OAKD_ID', '')})
+    d = OakDriver(store)
     d.open()
     try:
         props = d.properties()
@@ -545,8 +561,8 @@ def test_hw_streams_rgb_and_aligned_depth():
             assert fs.color.shape == (400, 640, 3) and fs.depth.shape == (400, 640)
             assert abs(fs.stamp_ns - time.time_ns()) < 1_000_000_000
         assert np.count_nonzero(got[-1].depth) > 0
-        d.set_option('auto_exposure', False)
-        d.set_option('exposure_us', 8000)
+        change(d, store, 'auto_exposure', False)
+        change(d, store, 'exposure_us', 8000)
         print(d.commands()['device_info'][1]({}))
     finally:
         d.close()

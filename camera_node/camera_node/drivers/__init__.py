@@ -39,12 +39,13 @@ class DriverEntry:
 REGISTRY: Tuple[DriverEntry, ...] = (
     DriverEntry('synthetic', 'synthetic', 'SyntheticDriver', 'synthetic',
                 'a ray-cast RGB-D scene that needs no hardware'),
-    DriverEntry('realsense', 'realsense', 'RealSenseDriver', 'realsense',
+    DriverEntry('realsense', 'realsense.driver', 'RealSenseDriver', 'realsense.params',
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),
-    DriverEntry('oakd', 'oakd', 'OakDriver', 'oakd', 'Luxonis OAK-D cameras (depthai)'),
-    DriverEntry('webcam', 'webcam', 'WebcamDriver', 'webcam',
+    DriverEntry('oakd', 'oakd.driver', 'OakDriver', 'oakd.params',
+                'Luxonis OAK-D cameras (depthai)'),
+    DriverEntry('webcam', 'webcam.driver', 'WebcamDriver', 'webcam.params',
                 'V4L2 webcams and network streams (OpenCV)'),
-    DriverEntry('file', 'webcam', 'WebcamDriver', 'webcam',
+    DriverEntry('file', 'file.driver', 'FileDriver', 'file.params',
                 'video files and image sequences, optionally with depth (OpenCV)'),
 )
 _BY_NAME: Dict[str, DriverEntry] = {e.name: e for e in REGISTRY}
