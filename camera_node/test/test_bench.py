@@ -14,8 +14,9 @@ import camera_bench as bench  # noqa: E402  (the suite lives outside the package
 def test_bench_quick_completes_with_every_goal(tmp_path):
     out = tmp_path / 'bench.json'
     env = dict(os.environ)
-    res = subprocess.run([sys.executable, os.path.join(BENCH_DIR, 'camera_bench.py'), '--quick',
-                          '--json', str(out)], capture_output=True, text=True, env=env, timeout=240)
+    res = subprocess.run([sys.executable, os.path.join(BENCH_DIR, 'camera_bench.py'),
+                          '--quick', '--json', str(out)],
+                         capture_output=True, text=True, env=env, timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
     for column in ('figure', 'value', 'baseline', 'ratio', 'goal', 'met?'):
         assert column in res.stdout

@@ -371,11 +371,9 @@ def test_cameras_and_streams_are_refused_naming_the_webcam_driver(source, kind):
     assert 'secret' not in text
 
 
-def test_no_source_is_refused_at_open():
-    drv = FileDriver()              # the default source is empty
+def test_no_source_is_refused_at_start():
     with pytest.raises(InvalidOptionError, match='source is empty: give a video file'):
-        drv.open()
-    assert not drv.is_open
+        FileDriver()                # the default source is empty: it must be given
 
 
 def test_missing_sources_raise_device_not_found(tmp_path):

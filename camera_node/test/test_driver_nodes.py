@@ -15,7 +15,6 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 
-from camera_node.viam import codecs as vf
 from camera_node.viam import pcd
 from camera_node_interfaces.srv import DoCommand, GetImages, GetPointCloud, GetProperties
 
@@ -63,8 +62,8 @@ def test_realsense_playback_node(rs_recording, start_node, probe):
     images = probe.call(GetImages, p.topic('get_images'), GetImages.Request())
     assert images.success, images.error
     assert sorted(i.source_name for i in images.images) == ['color', 'depth']
-    pcd = probe.call(GetPointCloud, p.topic('get_point_cloud'), GetPointCloud.Request())
-    xyz, _ = pcd.decode_pcd(bytes(pcd.data))
+    cloud = probe.call(GetPointCloud, p.topic('get_point_cloud'), GetPointCloud.Request())
+    xyz, _ = pcd.decode_pcd(bytes(cloud.data))
     assert len(xyz) > 0 and np.nanmedian(xyz[:, 2]) == pytest.approx(1.05, abs=0.1)
     tfs = {t.child_frame_id: t for m in probe.collect(TFMessage, '/tf_static', qos=LATCHED)
            for t in m.transforms}
@@ -120,8 +119,8 @@ def test_webcam_file_without_depth_serves_colour_only(rgbd_sequence, start_node,
     assert set(props.mime_types) == {'image/jpeg', 'image/png', 'image/vnd.viam.rgba'}
     names = [t for t, _ in probe.node.get_topic_names_and_types()]
     assert p.topic('depth/image_rect_raw') not in names
-    pcd = probe.call(GetPointCloud, p.topic('get_point_cloud'), GetPointCloud.Request())
-    assert not pcd.success and 'supports_pcd is false' in pcd.error
+    cloud = probe.call(GetPointCloud, p.topic('get_point_cloud'), GetPointCloud.Request())
+    assert not cloud.success and 'supports_pcd is false' in cloud.error
     images = probe.call(GetImages, p.topic('get_images'), GetImages.Request())
     assert [i.source_name for i in images.images] == ['color']
     assert p.stop() == 0, p.output()

@@ -47,10 +47,15 @@ def test_registry_entries_name_their_driver_and_its_parameters(entry):
 @pytest.mark.parametrize('name', known_drivers())
 def test_defaults_pass_their_own_specs_and_runtime_options_are_accepted_before_open(name):
     cls = driver_class(name)
-    store = ParameterStore(cls.parameters, {})
+    given = {}
+    if name == 'file':                                   # no default file to play
+        with pytest.raises(InvalidOptionError, match='source is empty: give a video file'):
+            ParameterStore(cls.parameters, {})
+        given = {'source': '/data/clip.mkv'}
+    store = ParameterStore(cls.parameters, given)
     for spec in cls.parameters:
         value, reason = store.check(spec.name, spec.default)
-        if not (name == 'file' and spec.name == 'source'):   # no default file to play
+        if not (name == 'file' and spec.name == 'source'):
             assert reason is None, reason
     drv = cls(store)
     for spec in cls.parameters:
@@ -91,11 +96,14 @@ REFUSED = [
                          ids=['%s-%s-%s' % r[:3] for r in REFUSED])
 def test_specs_refuse_what_the_drivers_refused_by_hand(name, param, value, reason):
     cls = driver_class(name)
+    base = {'source': '/data/clip.mkv'} if name == 'file' and param != 'source' else {}
     with pytest.raises(InvalidOptionError, match=reason):
-        cls({param: value})                           # at start
-    _, why = ParameterStore(cls.parameters, {}).check(param, value)   # at runtime
+        cls(dict(base, **{param: value}))             # at start
+    store = ParameterStore(cls.parameters, base or {'source': '/data/clip.mkv'}
+                           if name == 'file' else {})
+    _, why = store.check(param, value)                # at runtime
     assert why is not None
-    assert why == str(pytest.raises(InvalidOptionError, cls, {param: value}).value)
+    assert why == str(pytest.raises(InvalidOptionError, cls, dict(base, **{param: value})).value)
 
 
 @pytest.mark.parametrize('name,param,given,stored', [

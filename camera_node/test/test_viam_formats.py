@@ -568,7 +568,8 @@ def test_distortion_empty_zero_and_padding():
     assert distortion.viam_distortion_to_ros('', []) == ('plumb_bob', [0.0] * 5)
     assert distortion.ros_distortion_to_viam('', []) == ('', [])
     assert distortion.ros_distortion_to_viam('equidistant', [0.0, 0.0, 0.0, 0.0]) == ('', [])
-    assert distortion.ros_distortion_to_viam('plumb_bob', np.zeros(5)) == ('brown_conrady', [0.0] * 5)
+    assert distortion.ros_distortion_to_viam('plumb_bob', np.zeros(5)) == (
+        'brown_conrady', [0.0] * 5)
 
 
 def test_distortion_errors():

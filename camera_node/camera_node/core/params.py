@@ -160,7 +160,8 @@ def validate(spec: ParamSpec, value: Any) -> Optional[str]:
     want = type_name(spec.default)
     got = type_name(value)
     if want != got and not (want == 'double array' and value == []):
-        return '%s must be a %s, got %s %r' % (spec.name, want, got, _short(value))
+        article = 'an' if want[0] in 'aeiou' else 'a'
+        return '%s must be %s %s, got %s %r' % (spec.name, article, want, got, _short(value))
     if isinstance(value, float) and not math.isfinite(value):
         return '%s must be a finite number, got %r' % (spec.name, value)
     if want == 'double array' and not all(math.isfinite(v) for v in value):
@@ -223,8 +224,9 @@ def _short(value: Any, limit: int = 80) -> Any:
 class ParameterStore:
     """The current value of every parameter of one camera (node and driver).
 
-    Built from specs and the values given at start (coerced and validated: an invalid one
-    raises :class:`InvalidOptionError` naming every problem). :attr:`view` is a read-only
+    Built from specs and the values given at start (coerced), every value validated, the
+    defaults too (a parameter without a usable default must be given): an invalid one
+    raises :class:`InvalidOptionError` naming every problem. :attr:`view` is a read-only
     live mapping for readers (the driver gets it as ``options``); only :meth:`commit`
     changes a value, after the change was validated and applied.
     """
@@ -239,11 +241,9 @@ class ParameterStore:
             self._values[spec.name] = list(default) if isinstance(default, tuple) else default
         self.view: Mapping[str, Any] = MappingProxyType(self._values)
         problems = []
-        for name, value in (given or {}).items():
-            spec = self.specs.get(name)
-            if spec is None:
-                continue
-            value = coerce(spec, value)
+        given = given or {}
+        for name, spec in self.specs.items():
+            value = coerce(spec, given[name]) if name in given else self._values[name]
             reason = validate(spec, value)
             if reason:
                 problems.append(reason)
@@ -343,16 +343,22 @@ class ParameterApplier:
                 except Exception as exc:
                     self._roll_back(done)
                     return _reason(exc)
-                done.append(name)
-        for name, value, prepared in staged:
+            # stored at once: a later change of the same request may read it (an OAK
+            # exposure set after auto-exposure was switched off)
+            done.append((name, self.store[name]))
             self.store.commit(name, value)
+        for name, value, prepared in staged:
             if name in self.handlers:
                 self._prepared[name] = prepared
         return None
 
-    def _roll_back(self, names: Sequence[str]) -> None:
-        for name in reversed(names):
-            try:
-                self.handlers[name].apply(self._prepared[name])
-            except Exception:  # best effort: the previous value stays recorded
-                pass
+    def _roll_back(self, done: Sequence[Tuple[str, Any]]) -> None:
+        """Put changes already applied back to their previous values, newest first."""
+        for name, old in reversed(done):
+            self.store.commit(name, old)
+            handler = self.handlers.get(name)
+            if handler is not None:
+                try:
+                    handler.apply(self._prepared[name])
+                except Exception:  # best effort: the previous value stays recorded
+                    pass
