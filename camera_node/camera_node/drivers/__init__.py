@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import importlib
-from typing import Dict, Tuple, Type
+from typing import List, Tuple, Type
 
 from ..core.errors import DriverUnavailableError
 from ..core.params import node_parameters, ParamSpec
@@ -21,10 +21,11 @@ from .base import Driver
 class DriverEntry:
     """One driver: its name, its class, and where its parameter specs live.
 
-    :param module: module of the driver class, relative to this package.
+    :param module: module of the driver class: relative to this package when it starts
+        with a dot (``.realsense.driver``), else absolute (a driver kept elsewhere).
     :param cls: name of the :class:`Driver` subclass in ``module``.
     :param params: module holding ``PARAMETERS`` (a tuple of ParamSpec) without importing
-        the vendor SDK.
+        the vendor SDK (relative or absolute, as ``module``).
     :param summary: one line for help texts.
     """
 
@@ -36,20 +37,26 @@ class DriverEntry:
 
 
 #: every driver, in the order help texts list them (the first is the default)
-REGISTRY: Tuple[DriverEntry, ...] = (
-    DriverEntry('synthetic', 'synthetic', 'SyntheticDriver', 'synthetic',
+REGISTRY: List[DriverEntry] = [
+    DriverEntry('synthetic', '.synthetic', 'SyntheticDriver', '.synthetic',
                 'a ray-cast RGB-D scene that needs no hardware'),
-    DriverEntry('realsense', 'realsense.driver', 'RealSenseDriver', 'realsense.params',
+    DriverEntry('realsense', '.realsense.driver', 'RealSenseDriver', '.realsense.params',
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),
-    DriverEntry('oakd', 'oakd.driver', 'OakDriver', 'oakd.params',
+    DriverEntry('oakd', '.oakd.driver', 'OakDriver', '.oakd.params',
                 'Luxonis OAK-D cameras (depthai)'),
-    DriverEntry('webcam', 'webcam.driver', 'WebcamDriver', 'webcam.params',
+    DriverEntry('webcam', '.webcam.driver', 'WebcamDriver', '.webcam.params',
                 'V4L2 webcams and network streams (OpenCV)'),
-    DriverEntry('file', 'file.driver', 'FileDriver', 'file.params',
+    DriverEntry('file', '.file.driver', 'FileDriver', '.file.params',
                 'video files and image sequences, optionally with depth (OpenCV)'),
-)
-_BY_NAME: Dict[str, DriverEntry] = {e.name: e for e in REGISTRY}
+]
 DEFAULT_DRIVER = REGISTRY[0].name
+
+
+def register(new: DriverEntry) -> None:
+    """Add a driver (one kept outside this package, say) under a name not yet taken."""
+    if new.name in known_drivers():
+        raise ValueError('a driver named %r is registered already' % new.name)
+    REGISTRY.append(new)
 
 
 def known_drivers() -> Tuple[str, ...]:
@@ -59,7 +66,7 @@ def known_drivers() -> Tuple[str, ...]:
 
 def entry(name: str) -> DriverEntry:
     """Return the registry entry of a driver; DriverUnavailableError names the known ones."""
-    found = _BY_NAME.get(name)
+    found = next((e for e in REGISTRY if e.name == name), None)
     if found is None:
         raise DriverUnavailableError('unknown driver %r; known drivers: %s'
                                      % (name, ', '.join(known_drivers())))
@@ -68,7 +75,7 @@ def entry(name: str) -> DriverEntry:
 
 def _import(name: str, module: str):
     try:
-        return importlib.import_module('.' + module, __name__)
+        return importlib.import_module(module, __name__ if module.startswith('.') else None)
     except ImportError as exc:
         raise DriverUnavailableError('driver %r is unavailable: %s (known drivers: %s)'
                                      % (name, exc, ', '.join(known_drivers()))) from exc
