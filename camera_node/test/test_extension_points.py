@@ -72,8 +72,8 @@ def test_a_topic_is_one_row(rclpy_context, monkeypatch):
 def _bmp_size(data):
     if bytes(data[:2]) != b'BM':
         raise codecs.FormatError('not a BMP')
-    return int.from_bytes(data[18:22], 'little'), abs(int.from_bytes(data[22:26], 'little',
-                                                                      signed=True))
+    height = int.from_bytes(data[22:26], 'little', signed=True)
+    return int.from_bytes(data[18:22], 'little'), abs(height)
 
 
 def _bmp_encode(rgb, _quality, _level):
@@ -105,7 +105,7 @@ def test_a_mime_type_is_one_registry_entry(monkeypatch, tmp_path):
     assert 'image/bmp' in lines[0]
 
 
-DRIVER_MODULE = '''
+DRIVER_MODULE = """
 from camera_node.core.params import ParamSpec
 from camera_node.core.types import CameraProperties, FrameSet, default_intrinsics
 from camera_node.drivers.base import Driver
@@ -132,7 +132,7 @@ class GreyDriver(Driver):
 
     def properties(self):
         return CameraProperties(color=self.intr, intrinsics_source='default')
-'''
+"""
 
 
 def test_a_driver_is_one_registry_entry(monkeypatch, tmp_path):

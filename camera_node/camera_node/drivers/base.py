@@ -42,8 +42,8 @@ class Driver(abc.ABC):
     #: node parameters this driver takes (declared by the node, read through ``options``)
     parameters: Sequence[ParamSpec] = ()
     #: Viam source names of the colour and depth imagers
-    color_source = 'color'
-    depth_source = 'depth'
+    viam_color_name = 'color'
+    viam_depth_name = 'depth'
 
     def __init__(self, options: Union[ParameterStore, Mapping[str, Any], None] = None) -> None:
         store = options if isinstance(options, ParameterStore) else \

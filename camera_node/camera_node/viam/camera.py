@@ -107,10 +107,10 @@ class ViamCamera:
     def sources(self) -> Dict[str, str]:
         """Return the source names this camera serves -> ``color`` or ``depth``."""
         d = self.session.driver
-        out = {d.color_source: codecs.SOURCE_COLOR}
+        out = {d.viam_color_name: codecs.SOURCE_COLOR}
         props = self.session.props
         if props is not None and props.has_depth:
-            out[d.depth_source] = codecs.SOURCE_DEPTH
+            out[d.viam_depth_name] = codecs.SOURCE_DEPTH
         return out
 
     @staticmethod
@@ -150,9 +150,9 @@ class ViamCamera:
                                    % (source, ', '.join(sources)))
         elif (codecs.normalize_mime(mime_type) == codecs.MIME_VIAM_DEP
               and codecs.SOURCE_DEPTH in sources.values()):
-            source = self.session.driver.depth_source
+            source = self.session.driver.viam_depth_name
         else:
-            source = self.session.driver.color_source
+            source = self.session.driver.viam_color_name
         return self._encode(source, sources[source], fs, mime_type)
 
     def get_images(self, filter_source_names: Any = (), extra: str = '') -> Images:
