@@ -112,6 +112,16 @@ def node_parameters(drivers: Sequence[str]) -> Tuple[ParamSpec, ...]:
                   'length_mm}.', read_only=False),
         ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages (0: off).',
                   min=0.0, max=60.0),
+        ParamSpec('unite_imu_method', 2,
+                  'imu topic (gyro and accel united at the gyro rate): 0 none, 1 copy the '
+                  'newest accel sample, 2 linear_interpolation of accel to the gyro stamp '
+                  '(as realsense-ros).', read_only=False, choices=(0, 1, 2)),
+        ParamSpec('angular_velocity_cov', 0.01,
+                  'Variance put on the diagonal of angular_velocity_covariance, (rad/s)^2.',
+                  read_only=False, min=0.0, max=1e6),
+        ParamSpec('linear_accel_cov', 0.01,
+                  'Variance put on the diagonal of linear_acceleration_covariance, (m/s^2)^2.',
+                  read_only=False, min=0.0, max=1e6),
     )
 
 

@@ -9,7 +9,10 @@ capture thread only:
   :class:`EndOfStream` when a finite source ends),
 * :meth:`Driver.close` at the end (idempotent).
 
-:meth:`Driver.properties` may be called from any thread after ``open``. The driver reads
+:meth:`Driver.properties` may be called from any thread after ``open``. A driver with an
+IMU hands each sample to :meth:`Driver.emit_imu` from whatever thread its SDK calls back
+on; the session attaches its IMU queue there (:meth:`Driver.attach_imu`), so samples never
+wait for, or go through, the frame-set path. The driver reads
 its options from ``self.options``, a live read-only view of the camera's one
 :class:`~camera_node.core.params.ParameterStore`: a runtime change reaches the driver first
 through :meth:`Driver.check_option` (may it?) and :meth:`Driver.set_option` (apply it to
@@ -25,7 +28,7 @@ import warnings
 
 from ..core.errors import DriverError
 from ..core.params import Handler, ParameterStore, ParamSpec
-from ..core.types import CameraProperties, FrameSet
+from ..core.types import CameraProperties, FrameSet, ImuSample
 
 CommandHandler = Callable[[Mapping[str, Any]], Dict[str, Any]]
 
@@ -52,6 +55,7 @@ class Driver(abc.ABC):
         self._lock = threading.RLock()
         self._opened = False
         self._closed = False
+        self._imu_sink: Optional[Callable[[ImuSample], None]] = None
 
     # -- public API ---------------------------------------------------------------------
     def open(self) -> None:
@@ -83,6 +87,16 @@ class Driver(abc.ABC):
     def is_open(self) -> bool:
         """Whether open() succeeded and close() has not been called since."""
         return self._opened
+
+    def attach_imu(self, sink: Optional[Callable[[ImuSample], None]]) -> None:
+        """Send IMU samples to sink from now on (the session's queue); None: drop them."""
+        self._imu_sink = sink
+
+    def emit_imu(self, sample: ImuSample) -> None:
+        """Hand one IMU sample on (called by the driver, from any thread; never blocks)."""
+        sink = self._imu_sink
+        if sink is not None:
+            sink(sample)
 
     @abc.abstractmethod
     def properties(self) -> CameraProperties:
