@@ -44,9 +44,11 @@ class Driver(abc.ABC):
     name = ''
     #: node parameters this driver takes (declared by the node, read through ``options``)
     parameters: Sequence[ParamSpec] = ()
-    #: Viam source names of the colour and depth imagers
+    #: Viam source names of the colour, depth and infrared (left, right) imagers
     viam_color_name = 'color'
     viam_depth_name = 'depth'
+    viam_infra1_name = 'ir_left'
+    viam_infra2_name = 'ir_right'
 
     def __init__(self, options: Union[ParameterStore, Mapping[str, Any], None] = None) -> None:
         store = options if isinstance(options, ParameterStore) else \

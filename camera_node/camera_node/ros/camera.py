@@ -22,6 +22,8 @@ from ..viam.commands import CommandTable
 from ..viam.geometries import GeometryError, parse_geometries
 from .calibration import CameraInfoManager
 from .diagnostics import Diagnostics
+from .extrinsics import ExtrinsicsPublisher
+from .imu import ImuPublisher
 from .markers import GeometryMarkers
 from .parameters import declare, given_values, RosParameters, StartupError, unknown_given
 from .services import ViamServices
@@ -68,6 +70,8 @@ class RosCamera:
         self.markers = GeometryMarkers(node, self.names.color_optical,
                                        self.names.camera_name + '_geometries')
         self.streams = StreamSet(node, self.names, self.settings, self.intrinsics)
+        self.imu = ImuPublisher(node, self.names, self.settings, self.session.imu)
+        self.extrinsics = ExtrinsicsPublisher(node, self.names)
         self.parameters = RosParameters(node, self.store)
         self.calibration = CameraInfoManager(node, self.settings, self.session,
                                              self.intrinsics, self.streams.refresh)
@@ -104,13 +108,16 @@ class RosCamera:
                           self.intrinsics.stored)
         applier.on_change('diagnostics_period',
                           Handler(apply=lambda v: self.diagnostics.start(float(v))))
+        applier.on_change('unite_imu_method', Handler(apply=self.imu.set_method))
         for name, handler in self.driver.option_handlers().items():
             applier.on_change(name, handler)
 
     # -- device setup ---------------------------------------------------------------------
     def _on_open(self, props: CameraProperties) -> None:
-        """Set up topics, CameraInfo and TF after each open (in the opening thread)."""
+        """Set up topics, CameraInfo, TF and extrinsics after each open (opening thread)."""
         self.streams.setup(props)
+        self.imu.setup(props.imu)
+        self.extrinsics.send(props)
         self.send_static_tf()
         if not self._announced:
             self._announced = True
@@ -142,7 +149,7 @@ class RosCamera:
             'publishing %s; frames %s' % (
                 self.names.camera_name, self.driver.name, props.model or '?',
                 props.serial or '', c.width, c.height, depth, props.fps, source,
-                ', '.join(self.streams.topics()), self.names.link))
+                ', '.join(self.streams.topics() + self.imu.topics()), self.names.link))
 
     # -- figures --------------------------------------------------------------------------
     def figures(self) -> Dict[str, Any]:
@@ -151,6 +158,7 @@ class RosCamera:
         f['published_fps'] = self.streams.rates()
         f['frame_sets_published'] = self.streams.published_sets
         f['publish_errors'] = self.streams.publish_errors
+        f.update(self.imu.figures())
         return f
 
     # -- life cycle -----------------------------------------------------------------------
@@ -168,10 +176,12 @@ class RosCamera:
         """Start capturing and publishing."""
         inline = bool(self.settings['publish_in_capture_thread'])
         self.session.start(deliver=self.streams.publish if inline else None)
+        self.imu.start()
         if not inline:
             self._publisher = PublishThread(self.session, self.streams, self.node.context.ok)
 
     def _stop_publishing(self) -> None:
+        self.imu.stop()
         if self._publisher is not None:
             self._publisher.stop()
             self._publisher = None

@@ -31,8 +31,9 @@ from .requests import parse_extra, RequestError
 class EncodedImage:
     """One image of an answer: the bytes, their type, and the frame they came from.
 
-    ``stream`` is the frame set field the pixels came from (``color``, ``aligned_depth``
-    or ``depth``) and ``array`` those pixels, so a ROS answer can carry them as an Image.
+    ``stream`` is the frame set field the pixels came from (``color``, ``aligned_depth``,
+    ``depth``, ``infra1`` or ``infra2``) and ``array`` those pixels, so a ROS answer can
+    carry them as an Image.
     """
 
     source_name: str
@@ -77,6 +78,11 @@ class Properties:
     default_reference_frame: str
 
 
+#: sensor -> the source kind of the codec registry
+_KINDS = {'color': codecs.SOURCE_COLOR, 'depth': codecs.SOURCE_DEPTH,
+          'infra1': codecs.SOURCE_INFRARED, 'infra2': codecs.SOURCE_INFRARED}
+
+
 class GeometrySet:
     """The camera's current geometries (replaced whole when the parameter changes)."""
 
@@ -105,27 +111,32 @@ class ViamCamera:
 
     # -- sources --------------------------------------------------------------------------
     def sources(self) -> Dict[str, str]:
-        """Return the source names this camera serves -> ``color`` or ``depth``."""
+        """Return the source names this camera serves -> the sensor (``color``, ``depth``,
+        ``infra1``, ``infra2``); the infrared pair is ``ir_left``/``ir_right`` by default."""
         d = self.session.driver
-        out = {d.viam_color_name: codecs.SOURCE_COLOR}
         props = self.session.props
-        if props is not None and props.has_depth:
-            out[d.viam_depth_name] = codecs.SOURCE_DEPTH
-        return out
+        sensors = props.sensors() if props is not None else ('color',)
+        names = {'color': d.viam_color_name, 'depth': d.viam_depth_name,
+                 'infra1': d.viam_infra1_name, 'infra2': d.viam_infra2_name}
+        return {name: s for s, name in names.items() if s in sensors}
 
     @staticmethod
-    def _pixels(fs: FrameSet, kind: str) -> Tuple[str, np.ndarray]:
-        """Return (frame set field, image) of a source kind: depth is the aligned one if any."""
-        if kind == codecs.SOURCE_COLOR:
-            return 'color', fs.color
-        if fs.aligned_depth is not None:
-            return 'aligned_depth', fs.aligned_depth
-        if fs.depth is not None:
-            return 'depth', fs.depth
-        raise RequestError('the newest frame set has no depth image')
+    def _pixels(fs: FrameSet, sensor: str) -> Tuple[str, np.ndarray]:
+        """Return (frame set field, image) of a sensor: depth is the aligned one if any."""
+        if sensor == 'depth':
+            if fs.aligned_depth is not None:
+                return 'aligned_depth', fs.aligned_depth
+            if fs.depth is not None:
+                return 'depth', fs.depth
+            raise RequestError('the newest frame set has no depth image')
+        image = getattr(fs, sensor)
+        if image is None:
+            raise RequestError('the newest frame set has no %s image' % sensor)
+        return sensor, image
 
-    def _encode(self, name: str, kind: str, fs: FrameSet, wanted: str) -> EncodedImage:
-        stream, array = self._pixels(fs, kind)
+    def _encode(self, name: str, sensor: str, fs: FrameSet, wanted: str) -> EncodedImage:
+        stream, array = self._pixels(fs, sensor)
+        kind = _KINDS[sensor]
         data, mime, _ = codecs.encode_image(kind, array, wanted,
                                             jpeg_quality=int(self.settings['jpeg_quality']),
                                             png_level=int(self.settings['png_level']))
@@ -149,7 +160,7 @@ class ViamCamera:
                 raise RequestError('unknown source %r; this camera has: %s'
                                    % (source, ', '.join(sources)))
         elif (codecs.normalize_mime(mime_type) == codecs.MIME_VIAM_DEP
-              and codecs.SOURCE_DEPTH in sources.values()):
+              and 'depth' in sources.values()):
             source = self.session.driver.viam_depth_name
         else:
             source = self.session.driver.viam_color_name
@@ -158,7 +169,8 @@ class ViamCamera:
     def get_images(self, filter_source_names: Any = (), extra: str = '') -> Images:
         """Return the images of the named sources (all when empty) from one frame set.
 
-        ``extra.mime_type`` asks for a colour type; depth comes in its default type.
+        ``extra.mime_type`` asks for a colour type; depth and infrared come in their
+        default types (``.dep``, lossless PNG).
         """
         options = parse_extra(extra)
         fs = self.session.frame_set()
@@ -173,9 +185,9 @@ class ViamCamera:
             raise RequestError('extra.mime_type must be a string')
         images = []
         for name in dict.fromkeys(names):
-            kind = sources[name]
-            images.append(self._encode(name, kind, fs,
-                                       color_mime if kind == codecs.SOURCE_COLOR else ''))
+            sensor = sources[name]
+            images.append(self._encode(name, sensor, fs,
+                                       color_mime if sensor == 'color' else ''))
         return Images(images, fs.stamp_ns)
 
     def get_point_cloud(self, extra: str = '') -> PointCloud:

@@ -130,6 +130,8 @@ class CommandTable:
         f = self.status()
         f['capture_fps'] = round(f['capture_fps'], 2)
         f['published_fps'] = {n: round(r, 2) for n, r in f['published_fps'].items()}
+        if 'imu_published_hz' in f:
+            f['imu_published_hz'] = {n: round(r, 1) for n, r in f['imu_published_hz'].items()}
         return {'camera': self.session.name, **f}
 
     def _set_parameters(self, cmd: Mapping[str, Any]) -> Dict[str, Any]:
