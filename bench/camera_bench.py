@@ -108,7 +108,7 @@ def _rclpy_init(tuned: bool) -> Tuple[Any, Any, str]:
 
 def _frames(width: int, height: int, count: int, motion: bool = True):
     """Render count synthetic frame sets (moving sphere) of width x height."""
-    from camera_node.drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic.driver import SyntheticDriver
     drv = SyntheticDriver({'width': width, 'height': height, 'fps': 240.0, 'motion': motion})
     drv.open()
     out = []
@@ -247,7 +247,7 @@ def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def w_driver(spec: Dict[str, Any]) -> Dict[str, Any]:
     """CPU of the synthetic drivers alone (capture threads reading at fps)."""
-    from camera_node.drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic.driver import SyntheticDriver
     stop = threading.Event()
     drivers = []
     for w, h in spec['sizes']:

@@ -44,9 +44,11 @@ def test_queue_keeps_every_sample_in_order_across_threads():
 
     t = threading.Thread(target=consumer)
     t.start()
-    producers = [threading.Thread(target=lambda k=k: [q.put(gyro(i, x=k))
-                                                       for i in range(2000)])
-                 for k in range(3)]
+
+    def produce(k):
+        for i in range(2000):
+            q.put(gyro(i, x=k))
+    producers = [threading.Thread(target=produce, args=(k,)) for k in range(3)]
     for p in producers:
         p.start()
     for p in producers:

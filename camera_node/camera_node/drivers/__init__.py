@@ -38,7 +38,7 @@ class DriverEntry:
 
 #: every driver, in the order help texts list them (the first is the default)
 REGISTRY: List[DriverEntry] = [
-    DriverEntry('synthetic', '.synthetic', 'SyntheticDriver', '.synthetic',
+    DriverEntry('synthetic', '.synthetic.driver', 'SyntheticDriver', '.synthetic.params',
                 'a ray-cast RGB-D scene that needs no hardware'),
     DriverEntry('realsense', '.realsense.driver', 'RealSenseDriver', '.realsense.params',
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),

@@ -111,8 +111,11 @@ class ViamCamera:
 
     # -- sources --------------------------------------------------------------------------
     def sources(self) -> Dict[str, str]:
-        """Return the source names this camera serves -> the sensor (``color``, ``depth``,
-        ``infra1``, ``infra2``); the infrared pair is ``ir_left``/``ir_right`` by default."""
+        """Return the source names this camera serves -> their sensor.
+
+        Sensors: ``color``, ``depth``, ``infra1``, ``infra2`` (the infrared pair is
+        ``ir_left``/``ir_right`` unless the driver names them otherwise).
+        """
         d = self.session.driver
         props = self.session.props
         sensors = props.sensors() if props is not None else ('color',)
