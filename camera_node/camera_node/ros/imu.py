@@ -6,8 +6,8 @@ drains the whole queue each time it wakes and publishes every sample, in order, 
 ``gyro/sample`` / ``accel/sample`` (only the measured field filled, the other's covariance
 -1) and united (:class:`~camera_node.core.imu.ImuUniter`, ``unite_imu_method``) on ``imu``,
 all with frame ``<name>_imu_optical_frame`` and the sample's own stamp. Publishers are
-reliable with a history of :data:`IMU_DEPTH` samples, so a subscriber that is late by a
-few hundred milliseconds loses nothing. Counters (published, failed, not united) go to
+reliable with a history of :data:`IMU_DEPTH` samples, so a (reliable) subscriber that
+stalls for up to 2.5 s at 400 Hz loses nothing. Counters (published, failed, not united) go to
 status and diagnostics.
 """
 
@@ -24,10 +24,10 @@ from ..core.capture import RateMeter
 from ..core.frames import FrameNames
 from ..core.imu import ImuQueue, ImuUniter, UNITE_NONE, UnitedSample
 from ..core.types import ImuInfo, ImuSample
-from .messages import stamp_msg
 
-#: history of each IMU publisher: 0.25 s of 400 Hz samples
-IMU_DEPTH = 100
+#: history of each IMU publisher: 2.5 s of 400 Hz samples (a reliable writer overwrites
+#: what a stalled reader has not acknowledged beyond it; 100 lost samples here under load)
+IMU_DEPTH = 1000
 #: seconds the thread waits for samples before checking whether it should stop
 POLL_S = 0.2
 
@@ -67,6 +67,8 @@ class ImuPublisher:
         self.published = {'gyro': 0, 'accel': 0, 'imu': 0}
         self.rates = {'gyro': RateMeter(400), 'accel': RateMeter(400), 'imu': RateMeter(400)}
         self.publish_errors = 0
+        self._msgs: Dict[str, Imu] = {}
+        self._covariances: Any = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -134,6 +136,7 @@ class ImuPublisher:
                 if self._method_wanted is not None:
                     self.uniter.reset(self._method_wanted)
                     self._method_wanted = None
+                self._refresh_messages()
                 for sample in batch:
                     self._publish(sample)
 
@@ -158,30 +161,42 @@ class ImuPublisher:
                                                % (self.publish_errors, exc))
 
     # -- messages -------------------------------------------------------------------------
-    def _base(self, stamp_ns: int) -> Imu:
-        msg = Imu()
-        msg.header.stamp = stamp_msg(stamp_ns)
-        msg.header.frame_id = self.frame_id
-        msg.orientation.w = 0.0
-        msg.orientation_covariance[0] = -1.0            # no orientation estimate
-        msg.angular_velocity_covariance = _diagonal(float(self.settings['angular_velocity_cov']))
-        msg.linear_acceleration_covariance = _diagonal(
-            float(self.settings['linear_accel_cov']))
+    # One message per topic is kept and refilled: publish() serializes at once, so reusing
+    # it is safe, and building an Imu (its covariance arrays) costs more than sending it.
+    def _refresh_messages(self) -> None:
+        """Rebuild the kept messages when the covariance parameters changed."""
+        covariances = (float(self.settings['angular_velocity_cov']),
+                       float(self.settings['linear_accel_cov']))
+        if covariances == self._covariances:
+            return
+        self._covariances = covariances
+        for key in ('gyro', 'accel', 'imu'):
+            msg = Imu()
+            msg.header.frame_id = self.frame_id
+            msg.orientation.w = 0.0
+            msg.orientation_covariance[0] = -1.0            # no orientation estimate
+            msg.angular_velocity_covariance = _diagonal(covariances[0])
+            msg.linear_acceleration_covariance = _diagonal(covariances[1])
+            if key == 'gyro':                                # not measured in this message
+                msg.linear_acceleration_covariance[0] = -1.0
+            elif key == 'accel':
+                msg.angular_velocity_covariance[0] = -1.0
+            self._msgs[key] = msg
+
+    def _stamped(self, key: str, stamp_ns: int) -> Imu:
+        msg = self._msgs[key]
+        msg.header.stamp.sec = stamp_ns // 1_000_000_000
+        msg.header.stamp.nanosec = stamp_ns % 1_000_000_000
         return msg
 
     def _raw(self, s: ImuSample) -> Imu:
-        msg = self._base(s.stamp_ns)
-        if s.kind == 'gyro':
-            v = msg.angular_velocity
-            msg.linear_acceleration_covariance[0] = -1.0    # not measured in this message
-        else:
-            v = msg.linear_acceleration
-            msg.angular_velocity_covariance[0] = -1.0
+        msg = self._stamped(s.kind, s.stamp_ns)
+        v = msg.angular_velocity if s.kind == 'gyro' else msg.linear_acceleration
         v.x, v.y, v.z = float(s.x), float(s.y), float(s.z)
         return msg
 
     def _united(self, u: UnitedSample) -> Imu:
-        msg = self._base(u.stamp_ns)
+        msg = self._stamped('imu', u.stamp_ns)
         w, a = msg.angular_velocity, msg.linear_acceleration
         w.x, w.y, w.z = (float(v) for v in u.gyro)
         a.x, a.y, a.z = (float(v) for v in u.accel)
