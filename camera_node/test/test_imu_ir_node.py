@@ -150,3 +150,28 @@ def test_get_images_serves_the_infrared_pair(node, probe):
     assert left.shape == (H, W) and left.dtype == np.uint8
     every = probe.call(GetImages, node.topic('get_images'), GetImages.Request())
     assert [i.source_name for i in every.images] == ['color', 'depth', 'ir_left', 'ir_right']
+
+
+def test_unite_imu_method_changes_at_runtime_and_bad_values_are_refused(node, probe):
+    def set_method(value):
+        return command(probe, node, json.dumps({'command': 'set_parameters',
+                                                'parameters': {'unite_imu_method': value}}))
+    bad = set_method(5)['results']['unite_imu_method']
+    assert not bad['successful'] and 'must be one of 0, 1, 2' in bad['reason']
+    assert set_method(0)['results']['unite_imu_method']['successful']
+    probe.collect(Imu, node.topic('imu'), count=1000, qos=RELIABLE, timeout=0.5)  # drain
+    assert probe.collect(Imu, node.topic('imu'), count=1, qos=RELIABLE, timeout=1.0) == []
+    assert probe.collect(Imu, node.topic('gyro/sample'), count=5, qos=RELIABLE)  # raw go on
+    assert set_method(1)['results']['unite_imu_method']['successful']
+    copied = probe.collect(Imu, node.topic('imu'), count=5, qos=RELIABLE)
+    assert len(copied) == 5
+
+
+def test_diagnostics_report_the_imu_path(node, probe):
+    from diagnostic_msgs.msg import DiagnosticArray
+    arrays = probe.collect(DiagnosticArray, '/diagnostics', count=3, qos=RELIABLE)
+    statuses = [s for a in arrays for s in a.status if s.name.endswith(': imu')]
+    assert statuses, [s.name for a in arrays for s in a.status]
+    values = {kv.key: kv.value for kv in statuses[-1].values}
+    assert int(values['imu_samples_received']) > 0 and values['imu_samples_dropped'] == '0'
+    assert statuses[-1].level == b'\x00' and 'no IMU sample dropped' in statuses[-1].message
