@@ -10,13 +10,15 @@ with the shipped transport settings (the Fast DDS large-data profile with UDP re
 repeated, each measured over the same window after a warm-up:
 
 * ``images``: the same node and subscriber with the IMU off (the baseline);
-* ``imu``: the IMU on.
+* ``imu``: the IMU on;
+* ``imu_split``: the IMU on, the images received by a second subscriber process, so the
+  IMU subscriber's latency is not the time its executor spends on 5 MB clouds.
 
 Figures: IMU samples delivered (distinct stamps received / stamps on the 2.5 ms grid
 between the first and the last of the window), latency (receipt - header stamp; the
 synthetic IMU stamps each sample with the time its thread is due to emit it, so this is
-emit jitter + the node's queue and publisher thread + DDS + the subscriber), the images'
-delivered rates, and the node process's CPU (its share of one core) in both scenarios:
+emit jitter + with linear interpolation the wait for the next accel sample + the node's
+queue and publisher thread + DDS + the subscriber), the images' delivered rates, and the node process's CPU (its share of one core) in both scenarios:
 their difference is the CPU the IMU path adds. The machine is shared: the load average
 before and after each run is reported, and figures are medians of the runs.
 DDS stays on this machine (LOCALHOST discovery, a ROS_DOMAIN_ID this run holds a lock on).
@@ -55,10 +57,11 @@ def w_imu_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
                            reliability=ReliabilityPolicy.RELIABLE)
     imu_qos = QoSProfile(depth=1000, history=HistoryPolicy.KEEP_LAST,
                          reliability=ReliabilityPolicy.RELIABLE)
-    images: Dict[str, List[int]] = {k: [] for k, _, _ in IMAGE_TOPICS}
+    images: Dict[str, List[int]] = {k: [] for k, _, _ in IMAGE_TOPICS
+                                    if spec.get('images', True)}
     imu: List[tuple] = []
     subs = []
-    for key, topic, kind in IMAGE_TOPICS:
+    for key, topic, kind in IMAGE_TOPICS if spec.get('images', True) else ():
         subs.append(node.create_subscription(
             PointCloud2 if kind == 'cloud' else Image, '/%s/camera/%s' % (ns, topic),
             lambda m, k=key: images[k].append(time.time_ns()), image_qos))
@@ -136,26 +139,37 @@ class Runner(cb.Runner):
             env=self.env(tuned, extra_env))
 
 
-def camera(ns: str, with_imu: bool) -> Dict[str, Any]:
+def camera(ns: str, with_imu: bool, unite: int = 2) -> Dict[str, Any]:
     """Return the node worker's camera entry."""
     params = {'width': 640, 'height': 480, 'fps': 30.0, 'motion': False,
               'diagnostics_period': 0.0}
     if with_imu:
         params.update({'enable_gyro': True, 'enable_accel': True, 'gyro_fps': GYRO_HZ,
-                       'accel_fps': ACCEL_HZ, 'unite_imu_method': 2})
+                       'accel_fps': ACCEL_HZ, 'unite_imu_method': unite})
     return {'namespace': ns, 'params': params}
 
 
-def run_scenario(runner: Runner, with_imu: bool, cfg: Dict[str, Any]) -> Dict[str, Any]:
-    """Run one node and one subscriber; return the subscriber's figures."""
-    ns = 'imubench_%s' % ('imu' if with_imu else 'img')
-    proc = runner.start('node', {'tuned': True, 'cameras': [camera(ns, with_imu)]}, True)
+def run_scenario(runner: Runner, with_imu: bool, cfg: Dict[str, Any],
+                 split: bool = False) -> Dict[str, Any]:
+    """Run one node and its subscriber(s); return the (IMU) subscriber's figures.
+
+    With split, a second subscriber process takes the images and the first only the IMU;
+    the image rates reported are the second one's.
+    """
+    ns = 'imubench_%s' % ('split' if split else 'imu' if with_imu else 'img')
+    proc = runner.start('node', {'tuned': True, 'cameras': [
+        camera(ns, with_imu, cfg['unite'])]}, True)
+    spec = {'tuned': True, 'namespace': ns, 'imu': with_imu, 'warmup': cfg['warmup'],
+            'window': cfg['window'], 'start_timeout': 30.0, 'node_pid': proc.pid}
     try:
         if not runner.wait_ready(proc):
             return {'error': 'node did not start'}
-        return runner.run('imu_sub', {
-            'tuned': True, 'namespace': ns, 'imu': with_imu, 'warmup': cfg['warmup'],
-            'window': cfg['window'], 'start_timeout': 30.0, 'node_pid': proc.pid}, True)
+        if not split:
+            return runner.run('imu_sub', spec, True)
+        images = runner.start('imu_sub', dict(spec, imu=False), True)
+        result = runner.run('imu_sub', dict(spec, images=False), True)
+        result['image_hz'] = runner.finish(images, 60.0).get('image_hz', {})
+        return result
     finally:
         runner.finish(proc, 30.0, stop=True)
 
@@ -173,7 +187,7 @@ def _median(runs: List[Dict[str, Any]], *path: str) -> Optional[float]:
 
 def summary(results: Dict[str, List[Dict[str, Any]]]) -> List[tuple]:
     """Return the table rows: (figure, value, unit, goal, met)."""
-    img, imu = results['images'], results['imu']
+    img, imu, split = results['images'], results['imu'], results['imu_split']
     delivered = _median(imu, 'imu', 'delivered_pct')
     worst = min((r.get('imu', {}).get('delivered_pct', 0.0) for r in imu), default=None)
     cpu_img, cpu_imu = _median(img, 'node_cpu_pct'), _median(imu, 'node_cpu_pct')
@@ -188,6 +202,13 @@ def summary(results: Dict[str, List[Dict[str, Any]]]) -> List[tuple]:
          None),
         ('IMU latency p99', _median(imu, 'imu', 'p99_ms'), 'ms', 'info', None),
         ('IMU latency max', _median(imu, 'imu', 'max_ms'), 'ms', 'info', None),
+        ('IMU delivered, images to another process', _median(split, 'imu', 'delivered_pct'),
+         '%', '>= 99.9', None if not split else
+         (_median(split, 'imu', 'delivered_pct') or 0.0) >= 99.9),
+        ('IMU latency p50, images to another process', _median(split, 'imu', 'p50_ms'), 'ms',
+         'info', None),
+        ('IMU latency p99, images to another process', _median(split, 'imu', 'p99_ms'), 'ms',
+         'info', None),
     ]
     for key, _, _ in IMAGE_TOPICS:
         rows.append(('%s rate with IMU (without)' % key, _median(imu, 'image_hz', key),
@@ -221,6 +242,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--seconds', type=float, default=20.0, help='measurement window')
     ap.add_argument('--repeat', type=int, default=1, help='runs of each scenario')
     ap.add_argument('--json', default='imu_bench.json', help='where to write the figures')
+    ap.add_argument('--unite', type=int, choices=(1, 2), default=2,
+                    help='unite_imu_method: 2 linear_interpolation (a united sample waits '
+                    'for the next accel sample: up to 5 ms at 200 Hz), 1 copy')
     ap.add_argument('--worker', help=argparse.SUPPRESS)
     ap.add_argument('--spec', help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -228,19 +252,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         cb._result(WORKERS[args.worker](json.loads(args.spec)))
         return 0
     cfg = {'window': 3.0 if args.quick else args.seconds,
-           'warmup': 1.0 if args.quick else 3.0}
+           'warmup': 1.0 if args.quick else 3.0, 'unite': args.unite}
     domain, lock = runtime.claim_domain(range(201, 233), cb.BENCH_DOMAIN_LOCK)
     started, t0 = time.strftime('%Y-%m-%d %H:%M:%S %z'), time.monotonic()
-    results: Dict[str, List[Dict[str, Any]]] = {'images': [], 'imu': []}
+    results: Dict[str, List[Dict[str, Any]]] = {'images': [], 'imu': [], 'imu_split': []}
     with tempfile.TemporaryDirectory(prefix='camera_node_imu_bench_') as tmp:
         log_dir = os.environ.get('CAMERA_NODE_BENCH_LOGS') or tmp
         src = next((p for p in cb.PROFILE_CANDIDATES if os.path.exists(p)), None)
         runner = Runner(domain, cb.loopback_profile(src, tmp) if src else None, log_dir)
         for i in range(max(1, args.repeat)):
-            for key, with_imu in (('images', False), ('imu', True)):
+            for key, with_imu, split in (('images', False, False), ('imu', True, False),
+                                         ('imu_split', True, True)):
                 print('[imu bench %5.1f s] run %d: %s' % (time.monotonic() - t0, i + 1, key),
                       file=sys.stderr, flush=True)
-                results[key].append(run_scenario(runner, with_imu, cfg))
+                results[key].append(run_scenario(runner, with_imu, cfg, split))
     lock.close()
     rows = summary(results)
     width = max(len(r[0]) for r in rows)
