@@ -12,7 +12,10 @@ repeated, each measured over the same window after a warm-up:
 * ``images``: the same node and subscriber with the IMU off (the baseline);
 * ``imu``: the IMU on;
 * ``imu_split``: the IMU on, the images received by a second subscriber process, so the
-  IMU subscriber's latency is not the time its executor spends on 5 MB clouds.
+  IMU subscriber's latency is not the time its executor spends on 5 MB clouds;
+* ``floor``: no camera: a bare rclpy process publishing Imu messages at 400 Hz on the
+  same schedule (stamp = due time) to an IMU-only subscriber: what Python, DDS and this
+  machine's load cost by themselves. Node latencies are reported against it.
 
 Figures: IMU samples delivered (distinct stamps received / stamps on the 2.5 ms grid
 between the first and the last of the window), latency (receipt - header stamp; the
@@ -121,7 +124,34 @@ def w_imu_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-WORKERS = {'node': cb.w_node, 'imu_sub': w_imu_sub}
+def w_imu_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Publish bare Imu messages at 400 Hz, stamped with their due time, until SIGINT."""
+    rclpy, executor, name = cb._rclpy_init(spec['tuned'])
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Imu
+    stop = cb._stop_event()
+    node = rclpy.create_node('camera', namespace='/' + spec['namespace'])
+    pub = node.create_publisher(Imu, '~/imu', QoSProfile(
+        depth=1000, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE))
+    msg = Imu()
+    print('READY floor', flush=True)
+    mono0, epoch0, k = time.monotonic(), time.time_ns(), 0
+    while not stop.is_set():
+        delay = mono0 + k / GYRO_HZ - time.monotonic()
+        if delay > 0 and stop.wait(delay):
+            break
+        stamp = epoch0 + k * GRID_NS
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        msg.angular_velocity.x = float(k)
+        pub.publish(msg)
+        k += 1
+    node.destroy_node()
+    executor.shutdown()
+    rclpy.try_shutdown()
+    return {'executor': name, 'published': k}
+
+
+WORKERS = {'node': cb.w_node, 'imu_sub': w_imu_sub, 'floor': w_imu_floor}
 
 
 class Runner(cb.Runner):
@@ -150,20 +180,27 @@ def camera(ns: str, with_imu: bool, unite: int = 2) -> Dict[str, Any]:
 
 
 def run_scenario(runner: Runner, with_imu: bool, cfg: Dict[str, Any],
-                 split: bool = False) -> Dict[str, Any]:
+                 split: Any = False) -> Dict[str, Any]:
     """Run one node and its subscriber(s); return the (IMU) subscriber's figures.
 
     With split, a second subscriber process takes the images and the first only the IMU;
-    the image rates reported are the second one's.
+    the image rates reported are the second one's. With split 'floor', the bare
+    publisher replaces the node.
     """
     ns = 'imubench_%s' % ('split' if split else 'imu' if with_imu else 'img')
-    proc = runner.start('node', {'tuned': True, 'cameras': [
-        camera(ns, with_imu, cfg['unite'])]}, True)
+    if split == 'floor':
+        ns = 'imubench_floor'
+        proc = runner.start('floor', {'tuned': True, 'namespace': ns}, True)
+    else:
+        proc = runner.start('node', {'tuned': True, 'cameras': [
+            camera(ns, with_imu, cfg['unite'])]}, True)
     spec = {'tuned': True, 'namespace': ns, 'imu': with_imu, 'warmup': cfg['warmup'],
             'window': cfg['window'], 'start_timeout': 30.0, 'node_pid': proc.pid}
     try:
         if not runner.wait_ready(proc):
             return {'error': 'node did not start'}
+        if split == 'floor':
+            return runner.run('imu_sub', dict(spec, images=False), True)
         if not split:
             return runner.run('imu_sub', spec, True)
         images = runner.start('imu_sub', dict(spec, imu=False), True)
@@ -188,6 +225,14 @@ def _median(runs: List[Dict[str, Any]], *path: str) -> Optional[float]:
 def summary(results: Dict[str, List[Dict[str, Any]]]) -> List[tuple]:
     """Return the table rows: (figure, value, unit, goal, met)."""
     img, imu, split = results['images'], results['imu'], results['imu_split']
+    floor = results['floor']
+    ratios = []
+    for q in ('p50_ms', 'p99_ms'):
+        node_q, floor_q = _median(split, 'imu', q), _median(floor, 'imu', q)
+        ratios.append(('IMU latency %s, node (images elsewhere) / bare publisher floor (%s ms)'
+                       % (q[:3], _fmt(floor_q)),
+                       None if not floor_q or node_q is None else node_q / floor_q, 'x',
+                       'info', None))
     delivered = _median(imu, 'imu', 'delivered_pct')
     worst = min((r.get('imu', {}).get('delivered_pct', 0.0) for r in imu), default=None)
     cpu_img, cpu_imu = _median(img, 'node_cpu_pct'), _median(imu, 'node_cpu_pct')
@@ -209,7 +254,7 @@ def summary(results: Dict[str, List[Dict[str, Any]]]) -> List[tuple]:
          'info', None),
         ('IMU latency p99, images to another process', _median(split, 'imu', 'p99_ms'), 'ms',
          'info', None),
-    ]
+    ] + ratios
     for key, _, _ in IMAGE_TOPICS:
         rows.append(('%s rate with IMU (without)' % key, _median(imu, 'image_hz', key),
                      'Hz (%s)' % _fmt(_median(img, 'image_hz', key)), '30', None))
@@ -221,7 +266,7 @@ def summary(results: Dict[str, List[Dict[str, Any]]]) -> List[tuple]:
          else cpu_imu / cpu_img, 'x', 'info', None),
         ('subscriber CPU with IMU', _median(imu, 'sub_cpu_pct'), '% core', 'info', None),
         ('load average (1 min) during the runs',
-         _median(img + imu, 'load1_end'), '', 'info', None),
+         _median(img + imu + split + floor, 'load1_end'), '', 'info', None),
     ]
     return rows
 
@@ -255,14 +300,15 @@ def main(argv: Optional[List[str]] = None) -> int:
            'warmup': 1.0 if args.quick else 3.0, 'unite': args.unite}
     domain, lock = runtime.claim_domain(range(201, 233), cb.BENCH_DOMAIN_LOCK)
     started, t0 = time.strftime('%Y-%m-%d %H:%M:%S %z'), time.monotonic()
-    results: Dict[str, List[Dict[str, Any]]] = {'images': [], 'imu': [], 'imu_split': []}
+    results: Dict[str, List[Dict[str, Any]]] = {'images': [], 'imu': [], 'imu_split': [],
+                                                'floor': []}
     with tempfile.TemporaryDirectory(prefix='camera_node_imu_bench_') as tmp:
         log_dir = os.environ.get('CAMERA_NODE_BENCH_LOGS') or tmp
         src = next((p for p in cb.PROFILE_CANDIDATES if os.path.exists(p)), None)
         runner = Runner(domain, cb.loopback_profile(src, tmp) if src else None, log_dir)
         for i in range(max(1, args.repeat)):
             for key, with_imu, split in (('images', False, False), ('imu', True, False),
-                                         ('imu_split', True, True)):
+                                         ('imu_split', True, True), ('floor', True, 'floor')):
                 print('[imu bench %5.1f s] run %d: %s' % (time.monotonic() - t0, i + 1, key),
                       file=sys.stderr, flush=True)
                 results[key].append(run_scenario(runner, with_imu, cfg, split))
