@@ -21,8 +21,9 @@ Figures: IMU samples delivered (distinct stamps received / stamps on the 2.5 ms 
 between the first and the last of the window), latency (receipt - header stamp; the
 synthetic IMU stamps each sample with the time its thread is due to emit it, so this is
 emit jitter + with linear interpolation the wait for the next accel sample + the node's
-queue and publisher thread + DDS + the subscriber), the images' delivered rates, and the node process's CPU (its share of one core) in both scenarios:
-their difference is the CPU the IMU path adds. The machine is shared: the load average
+queue and publisher thread + DDS + the subscriber), the images' delivered rates, and the
+node process's CPU (its share of one core) with and without the IMU: their difference is
+the CPU the IMU path adds. The machine is shared: the load average
 before and after each run is reported, and figures are medians of the runs.
 DDS stays on this machine (LOCALHOST discovery, a ROS_DOMAIN_ID this run holds a lock on).
 """
