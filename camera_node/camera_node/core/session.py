@@ -120,6 +120,7 @@ class CameraSession:
             self._enter(State.SEARCHING if isinstance(exc, DeviceNotFoundError)
                         else State.ERROR, str(exc))
             raise
+        self._enter(State.IDLE)  # open, not capturing (an earlier failure is over)
         self._opened()
 
     def start(self, deliver: Optional[Callable[[FrameSet], None]] = None) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.errors import InvalidOptionError, Unavailable
 from ..core.params import ParameterApplier
 from ..core.session import CameraSession, State
-from .requests import parse_json_object, RequestError
+from .requests import RequestError
 
 #: largest DoCommand request accepted, bytes of JSON text
 MAX_COMMAND_BYTES = 64 * 1024
@@ -99,10 +99,13 @@ class CommandTable:
         if size > MAX_COMMAND_BYTES:
             raise RequestError('command is %d bytes; the limit is %d'
                                % (size, MAX_COMMAND_BYTES))
-        if not text.strip():
+        try:
+            cmd = json.loads(text) if text.strip() else None
+        except ValueError as exc:
+            raise RequestError('command is not valid JSON: %s' % exc) from exc
+        if not isinstance(cmd, dict):
             raise RequestError('command must be a JSON object like {"command": "status"}, '
-                               'got nothing')
-        cmd = parse_json_object(text, 'command')
+                               'got %s' % ('nothing' if cmd is None else type(cmd).__name__))
         name = cmd.get('command')
         table = self.commands()
         if not isinstance(name, str):
