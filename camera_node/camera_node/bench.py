@@ -33,7 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from . import runtime
+from . import launch_logic, runtime
 
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 PROFILE_CANDIDATES = (
@@ -554,7 +554,8 @@ class Runner:
         env['ROS_DOMAIN_ID'] = str(self.domain)
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
         if tuned and self.profile:
-            env['FASTDDS_DEFAULT_PROFILES_FILE'] = self.profile
+            # the name this distro's Fast DDS reads (Jazzy's Fast DDS 2 ignores FASTDDS_...)
+            env[launch_logic.fastdds_profile_variable(env)] = self.profile
         env.update(extra or {})
         return env
 
