@@ -40,6 +40,7 @@ from camera_node import bench, launch_logic
 from camera_node.node import CameraNode
 from camera_node_interfaces.srv import GetProperties
 
+from conftest import confine_dds
 from test_tf2_msgs_compat import REAL_TFMESSAGE_HASH
 
 W, H = 64, 48
@@ -74,6 +75,28 @@ def _has_events_executor():
 def _debug_args(namespace):
     """ROS arguments that log the node's own debug lines (the executor it chose)."""
     return ['--log-level', '%s.camera:=debug' % namespace]
+
+
+# -- DDS kept on this machine ------------------------------------------------------------------
+@pytest.mark.parametrize('distro', ['humble', 'jazzy', 'kilted', 'rolling', ''])
+def test_tests_confine_dds_with_the_variable_each_distro_reads(distro):
+    env = {'ROS_DISTRO': distro} if distro else {}
+    confine_dds(env, 42)
+    assert env['ROS_DOMAIN_ID'] == '42' and env['ROS_AUTOMATIC_DISCOVERY_RANGE'] == 'LOCALHOST'
+    # Humble predates ROS_AUTOMATIC_DISCOVERY_RANGE; later distros warn about the old one
+    assert env.get('ROS_LOCALHOST_ONLY') == ('1' if distro == 'humble' else None)
+
+
+def test_python_sources_parse_as_humbles_python_3_10():
+    """Humble runs Python 3.10; the wheels here are for 3.11: no newer syntax may slip in."""
+    import ast
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = glob.glob(os.path.join(pkg, 'camera_node', '**', '*.py'), recursive=True)
+    paths += glob.glob(os.path.join(pkg, 'launch', '*.py')) + [os.path.join(pkg, 'setup.py')]
+    assert len(paths) > 10
+    for path in paths:
+        with open(path) as f:
+            ast.parse(f.read(), path, feature_version=(3, 10))
 
 
 # -- executor ------------------------------------------------------------------------------
