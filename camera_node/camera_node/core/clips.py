@@ -251,7 +251,7 @@ class ClipRecorder:
 
 
 def default_clip_name(camera_name: str) -> str:
-    """Return ``clip_<camera>_<UTC date-time with ms>``, e.g. ``clip_camera_20260101-120000.123``."""
+    """Return ``clip_<camera>_<UTC date-time, ms>``: ``clip_camera_20260101-120000.123``."""
     now = datetime.datetime.now(datetime.timezone.utc)
     return 'clip_%s_%s.%03d' % (camera_name, now.strftime('%Y%m%d-%H%M%S'),
                                 now.microsecond // 1000)
