@@ -7,6 +7,13 @@ from typing import Any, Optional
 from ...core.params import ParamSpec
 
 
+def _source(value: Any) -> Optional[str]:
+    if not value:
+        return ('is empty: give a rosbag2 folder (ros2 bag record, save_clip) or an .mcap '
+                'file to play')
+    return None
+
+
 def _prefix(value: Any) -> Optional[str]:
     if value and not all(part and (part[0].isalpha() or part[0] == '_')
                          and all(c.isalnum() or c == '_' for c in part)
@@ -18,7 +25,7 @@ def _prefix(value: Any) -> Optional[str]:
 PARAMETERS = (
     ParamSpec('source', '',
               'The recording to play: a rosbag2 folder of MCAP storage (with metadata.yaml, '
-              'as ros2 bag record and save_clip write it) or one .mcap file.'),
+              'as ros2 bag record and save_clip write it) or one .mcap file.', check=_source),
     ParamSpec('topic_prefix', '',
               'Namespace of the recorded camera topics, e.g. /camera/camera (realsense-ros '
               'names: <prefix>/color/image_raw, ...). Empty: the streams a clip names, or '
