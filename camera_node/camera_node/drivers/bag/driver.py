@@ -129,6 +129,7 @@ class BagDriver(Driver):
                                      log_ns, self._end_ns)
         self._ready: Deque[Tuple[int, Dict[str, Any], int]] = collections.deque()
         self._since_restart = 0
+        self._last_log = log_ns
         self._exhausted = False
         self._ended = False
         self._anchor: Optional[Tuple[int, int]] = None
@@ -143,8 +144,10 @@ class BagDriver(Driver):
                 schema, channel, message = next(self._records)
             except StopIteration:
                 self._exhausted = True
-                self._ready.extend(self._pairer.flush())
+                self._ready.extend((stamp, group, self._last_log)
+                                   for stamp, group in self._pairer.flush())
                 break
+            self._last_log = message.log_time
             msg = self._decoders.decode(schema, channel, message.data)
             for stamp, group in self._pairer.push(by_topic[channel.topic], stamp_ns(msg), msg):
                 self._ready.append((stamp, group, message.log_time))

@@ -194,8 +194,8 @@ def iter_records(bag: BagFiles, topics: List[str], start_ns: Optional[int] = Non
                  end_ns: Optional[int] = None) -> Iterator[Tuple[Any, Any, Any]]:
     """Yield (schema, channel, message) of topics, file after file, in log-time order."""
     for reader in bag.readers:
-        yield from reader.iter_messages(topics=topics, start_time=start_ns,
-                                        end_time=end_ns, log_time_order=True)
+        yield from reader.iter_messages(topics=topics, starting_at=start_ns,
+                                        ending_before=end_ns, log_time_order=True)
 
 
 def first_messages(bag: BagFiles, decoders: Decoders, topics: List[str]) -> Dict[str, Any]:
