@@ -243,3 +243,18 @@ def test_do_command_saves_and_reports(node, probe, clip_dir):
     res = probe.call(SaveClip, srv('save_clip'), SaveClip.Request(name='../escape'))
     assert not res.success and 'clip name must be' in res.error
     assert not (clip_dir.parent / 'escape').exists()
+
+
+@pytest.mark.parametrize('shape,dtype,encoding,frame', [
+    ((7, 5, 3), np.uint8, 'rgb8', 'front_color_optical_frame'),
+    ((6, 9), np.uint16, '16UC1', 'd'),
+    ((3, 4), np.uint16, '16UC1', ''),
+])
+def test_image_cdr_is_what_rclpy_serializes(shape, dtype, encoding, frame):
+    from rclpy.serialization import serialize_message
+    from camera_node.ros.clipwriter import image_cdr
+    from camera_node.ros.messages import image_message, stamp_msg
+    pixels = np.arange(np.prod(shape), dtype=dtype).reshape(shape)
+    stamp = 1_795_993_942_024_109_842
+    want = serialize_message(image_message(pixels, encoding, frame, stamp_msg(stamp)))
+    assert image_cdr(pixels, encoding, frame, stamp) == want

@@ -130,6 +130,7 @@ class ClipJob:
             while self._before:
                 entry = self._before.pop(0)
                 self.sink.write(entry)
+                time.sleep(0)             # let capture and publishing take the GIL between
                 if entry.kind == 'frames':
                     frames += 1
                     first = entry.stamp_ns if first is None else first
@@ -148,6 +149,7 @@ class ClipJob:
                     with self._lock:
                         self._queued_bytes -= sum(int(a.nbytes) for a in _arrays(entry.item))
                     self.sink.write(entry)
+                    time.sleep(0)
                     if entry.kind == 'frames':
                         frames += 1
                         first = entry.stamp_ns if first is None else first
