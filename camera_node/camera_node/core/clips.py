@@ -66,8 +66,9 @@ class ClipJob:
     """One save: a snapshot of the buffer, the tapped seconds after, a writer thread."""
 
     def __init__(self, buffer: PreEventBuffer, sink: ClipSink, before_s: float,
-                 after_s: float, log: Any) -> None:
+                 after_s: float, log: Any, share: float = 1.0) -> None:
         self.sink = sink
+        self.share = min(1.0, max(0.05, float(share)))
         self.path = sink.path
         self.log = log
         self.after_s = after_s
@@ -80,6 +81,11 @@ class ClipJob:
         self._end_ns: Optional[int] = None
         self._cutoff: Optional[int] = None
         self._closed = False
+        self._ready = False                       # window known: taps are sorted from now
+        self._early: List[Entry] = []
+        self.budget = max(buffer.budget_bytes, 64 << 20)
+        self.deadline = time.monotonic() + 2.0 * after_s + 5.0
+        # tap first, then snapshot: nothing arriving in between is missed (or doubled)
         self._untap = buffer.tap(self._tapped) if after_s > 0 else (lambda: None)
         span = buffer.span()
         self._before: List[Entry] = []
@@ -87,33 +93,44 @@ class ClipJob:
             newest = span[1]
             start = span[0] if before_s < 0 else newest - int(before_s * 1e9)
             self._before = buffer.window(start, newest)
-            self._cutoff = newest
-            self._end_ns = newest + int(after_s * 1e9)
-        self.budget = max(buffer.budget_bytes, 64 << 20)
         self.before_count = sum(1 for e in self._before if e.kind == 'frames')
-        self.deadline = time.monotonic() + 2.0 * after_s + 5.0
+        with self._lock:
+            if span is not None:
+                self._cutoff = span[1]
+                self._end_ns = span[1] + int(after_s * 1e9)
+            self._ready = True
+            early, self._early = self._early, []
+            for entry in early:
+                self._accept(entry)
         self.thread = threading.Thread(target=self._run, name='camera_clip', daemon=True)
 
     # -- the capture side -----------------------------------------------------------------
     def _tapped(self, entry: Entry) -> None:
         with self._lock:
-            if self._closed:
-                return
-            if self._cutoff is not None and entry.stamp_ns <= self._cutoff:
-                return                                  # already in the snapshot
-            if self._end_ns is None:                    # buffer was empty: start at first
-                self._cutoff = entry.stamp_ns - 1
-                self._end_ns = entry.stamp_ns + int(self.after_s * 1e9)
-            if entry.stamp_ns > self._end_ns:
-                self._closed = True
-                self._queue.put(None)
-                return
-            size = sum(int(a.nbytes) for a in _arrays(entry.item))
-            if self._queued_bytes + size > self.budget:
-                self.dropped += 1                       # the writer is too far behind
-                return
-            self._queued_bytes += size
-            self._queue.put(entry)
+            if not self._ready:
+                self._early.append(entry)
+            else:
+                self._accept(entry)
+
+    def _accept(self, entry: Entry) -> None:
+        """Queue a tapped entry that belongs to the after part (called under the lock)."""
+        if self._closed:
+            return
+        if self._cutoff is not None and entry.stamp_ns <= self._cutoff:
+            return                                  # already in the snapshot
+        if self._end_ns is None:                    # buffer was empty: start at first
+            self._cutoff = entry.stamp_ns - 1
+            self._end_ns = entry.stamp_ns + int(self.after_s * 1e9)
+        if entry.stamp_ns > self._end_ns:
+            self._closed = True
+            self._queue.put(None)
+            return
+        size = sum(int(a.nbytes) for a in _arrays(entry.item))
+        if self._queued_bytes + size > self.budget:
+            self.dropped += 1                       # the writer is too far behind
+            return
+        self._queued_bytes += size
+        self._queue.put(entry)
 
     def _close_tap(self) -> None:
         with self._lock:
@@ -129,8 +146,7 @@ class ClipJob:
         try:
             while self._before:
                 entry = self._before.pop(0)
-                self.sink.write(entry)
-                time.sleep(0)             # let capture and publishing take the GIL between
+                self._write(entry)
                 if entry.kind == 'frames':
                     frames += 1
                     first = entry.stamp_ns if first is None else first
@@ -148,8 +164,7 @@ class ClipJob:
                         break
                     with self._lock:
                         self._queued_bytes -= sum(int(a.nbytes) for a in _arrays(entry.item))
-                    self.sink.write(entry)
-                    time.sleep(0)
+                    self._write(entry)
                     if entry.kind == 'frames':
                         frames += 1
                         first = entry.stamp_ns if first is None else first
@@ -177,6 +192,16 @@ class ClipJob:
             self._before = []
             self.done.set()
 
+    def _write(self, entry: Entry) -> None:
+        """Write one entry, then rest so writing takes at most ``share`` of the time.
+
+        Resting also releases the GIL, so capture and publishing keep their pace while
+        a long clip is written (``clip_write_share``).
+        """
+        t0 = time.perf_counter()
+        self.sink.write(entry)
+        time.sleep((time.perf_counter() - t0) * (1.0 / self.share - 1.0))
+
     def wait(self, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Wait for the file to be written; return the result (``state`` done or failed)."""
         self.done.wait(timeout)
@@ -201,7 +226,7 @@ class ClipRecorder:
         self.finished: Deque[Dict[str, Any]] = collections.deque(maxlen=KEEP_RESULTS)
 
     def start(self, before_s: float = -1.0, after_s: float = 0.0,
-              name: str = '') -> ClipJob:
+              name: str = '', share: float = 1.0) -> ClipJob:
         """Start saving; raise :class:`ClipError` with the reason when it cannot."""
         for what, value in (('before', before_s), ('after', after_s)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
@@ -230,7 +255,7 @@ class ClipRecorder:
                 sink = self.make_sink(name)
             except (OSError, ValueError) as exc:
                 raise ClipError('cannot create clip %r: %s' % (name, exc)) from exc
-            job = ClipJob(self.buffer, sink, float(before_s), float(after_s), self.log)
+            job = ClipJob(self.buffer, sink, float(before_s), float(after_s), self.log, share)
             self._running.append(job)
         job.thread.start()
         threading.Thread(target=self._keep_result, args=(job,), daemon=True,

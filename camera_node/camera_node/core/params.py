@@ -125,6 +125,10 @@ def node_parameters(drivers: Sequence[str]) -> Tuple[ParamSpec, ...]:
         ParamSpec('clip_compression', 'none', 'MCAP chunk compression of saved clips: none '
                   '(fastest, as rosbag2 writes by default), lz4 or zstd.', read_only=False,
                   choices=('none', 'lz4', 'zstd')),
+        ParamSpec('clip_write_share', 0.5, 'Largest share of the time the clip writer thread '
+                  'may spend writing (it rests the rest), so capture and publishing keep their '
+                  'rate during a save; 1.0: write as fast as possible.', read_only=False,
+                  min=0.05, max=1.0),
     )
 
 

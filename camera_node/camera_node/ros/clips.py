@@ -109,12 +109,15 @@ class RosClips:
         return BagWriter(clip_directory(self.settings['clip_directory']), name, plan,
                          self.settings['clip_compression'], self.about)
 
+    def _share(self) -> float:
+        return float(self.settings['clip_write_share'])
+
     def commands(self, table: CommandTable) -> None:
         """Add ``save_clip`` and ``clip_status`` to the camera's DoCommand table."""
         def save(cmd: Mapping[str, Any]) -> Dict[str, Any]:
             try:
                 job = self.recorder.start(cmd.get('before', -1.0), cmd.get('after', 0.0),
-                                          cmd.get('name', '') or '')
+                                          cmd.get('name', '') or '', self._share())
             except ClipError as exc:
                 raise RequestError(str(exc)) from exc
             return {'path': job.path, 'state': 'writing',
@@ -152,7 +155,8 @@ class RosClips:
 
     def _save_clip(self, req: Any, res: Any) -> Any:
         try:
-            job = self.recorder.start(float(req.before), float(req.after), req.name)
+            job = self.recorder.start(float(req.before), float(req.after), req.name,
+                                      self._share())
             result = job.wait(float(req.after) + SERVICE_MARGIN_S)
         except ClipError as exc:
             res.success, res.error = False, str(exc)
