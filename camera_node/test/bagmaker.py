@@ -87,8 +87,8 @@ def write_bag(path, frames=30, prefix='/camera/camera', depth=True, aligned=True
                 r=np.eye(3).ravel(), p=np.array(k[:3] + (0,) + k[3:6] + (0,) + k[6:] + (0,),
                                                 float),
                 binning_x=0, binning_y=0,
-                roi=T['sensor_msgs/msg/RegionOfInterest'](x_offset=0, y_offset=0, height=0,
-                                                         width=0, do_rectify=False))
+                roi=T['sensor_msgs/msg/RegionOfInterest'](
+                    x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
         if tf:
             tfs = []
             for parent, child, xyz, q in (
@@ -101,8 +101,8 @@ def write_bag(path, frames=30, prefix='/camera/camera', depth=True, aligned=True
                 tfs.append(T['geometry_msgs/msg/TransformStamped'](
                     header=_stamp(ts, Header(stamp=None, frame_id=parent), START_NS),
                     child_frame_id=child, transform=T['geometry_msgs/msg/Transform'](
-                        translation=T['geometry_msgs/msg/Vector3'](x=xyz[0], y=xyz[1],
-                                                                  z=xyz[2]),
+                        translation=T['geometry_msgs/msg/Vector3'](
+                            x=xyz[0], y=xyz[1], z=xyz[2]),
                         rotation=T['geometry_msgs/msg/Quaternion'](x=q[0], y=q[1], z=q[2],
                                                                    w=q[3]))))
             put('/tf_static', 'tf2_msgs/msg/TFMessage', T['tf2_msgs/msg/TFMessage'](

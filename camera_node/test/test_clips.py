@@ -114,7 +114,7 @@ def test_rosbags_reads_the_bag_folder_and_the_lone_mcap_decoding_every_message(s
     info = topics['/cliptest/camera/color/camera_info'][0][1]
     assert (info.width, info.height, info.header.frame_id) == (W, H,
                                                                'front_color_optical_frame')
-    with Reader(pathlib.Path(saved.path)) as reader:                     # metadata.yaml as rosbag2 has it
+    with Reader(pathlib.Path(saved.path)) as reader:       # metadata.yaml as rosbag2 has it
         assert reader.message_count == sum(counts.values())
 
 
