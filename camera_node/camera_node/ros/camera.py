@@ -21,6 +21,8 @@ from ..viam.camera import GeometrySet, ViamCamera
 from ..viam.commands import CommandTable
 from ..viam.geometries import GeometryError, parse_geometries
 from .calibration import CameraInfoManager
+from .clips import RosClips
+from .clock import ClockPublisher
 from .diagnostics import Diagnostics
 from .markers import GeometryMarkers
 from .parameters import declare, given_values, RosParameters, StartupError, unknown_given
@@ -70,10 +72,17 @@ class RosCamera:
         self.streams = StreamSet(node, self.names, self.settings, self.intrinsics)
         self.parameters = RosParameters(node, self.store)
         self.calibration = CameraInfoManager(node, self.settings, self.session,
-                                             self.intrinsics, self.streams.refresh)
+                                             self.intrinsics, self._calibration_changed)
+        self.clips = RosClips(node, self.settings, self.session, self.streams, self.names,
+                              self.transforms, {'camera_name': self.names.camera_name,
+                                                'driver': name})
         self.viam = ViamCamera(self.session, self.settings, self.intrinsics, self.names,
-                               self.geometries)
+                               self.geometries, self.clips.buffer)
         self.commands = CommandTable(self.session, self.parameters, self.figures)
+        self.clips.commands(self.commands)
+        self.clips.serve()
+        self.clock = (ClockPublisher(node, self.driver.playback_time_ns)
+                      if self.settings.get('publish_clock') else None)
         self.services = ViamServices(node, self.viam, self.commands, self.names)
         self.diagnostics = Diagnostics(node, self.settings['diagnostics_period'],
                                        self.figures, lifecycle_state)
@@ -104,8 +113,14 @@ class RosCamera:
                           self.intrinsics.stored)
         applier.on_change('diagnostics_period',
                           Handler(apply=lambda v: self.diagnostics.start(float(v))))
+        for name, handler in self.clips.handlers().items():
+            applier.on_change(name, handler)
         for name, handler in self.driver.option_handlers().items():
             applier.on_change(name, handler)
+
+    def _calibration_changed(self) -> None:
+        self.streams.refresh()
+        self.clips.update_context()
 
     # -- device setup ---------------------------------------------------------------------
     def _on_open(self, props: CameraProperties) -> None:
@@ -131,6 +146,7 @@ class RosCamera:
         """Publish the fixed transforms (again: after open, geometry or mount changes)."""
         if self.session.props is not None:
             self.tf.send(self.transforms())
+            self.clips.update_context()
 
     def _announce(self, props: CameraProperties) -> None:
         c = props.color
@@ -151,6 +167,7 @@ class RosCamera:
         f['published_fps'] = self.streams.rates()
         f['frame_sets_published'] = self.streams.published_sets
         f['publish_errors'] = self.streams.publish_errors
+        f['buffer'] = self.clips.buffer.figures()
         return f
 
     # -- life cycle -----------------------------------------------------------------------
@@ -192,3 +209,6 @@ class RosCamera:
             self.session.close()
         self._stop_publishing()
         self.diagnostics.start(0.0)
+        if self.clock is not None:
+            self.clock.stop()
+        self.clips.shutdown()
