@@ -335,6 +335,8 @@ INTERFACE_HASHES = {
         'RIHS01_ec19f3ce3622964ff6bb9cadc86bee87b21d553c682525b829d8ef04f4e1e256',
     'srv/GetPointCloud':
         'RIHS01_93f0601730fe6811b81fa8ab5e33bb41748239130e9d61403a5a9ef90dc24d47',
+    'srv/SaveClip':
+        'RIHS01_f648d768609506af554dcbfe6a9aa86b056a9c7d026eb8731e0bb25624712672',
     'srv/GetProperties':
         'RIHS01_2ee0fdb6b2278a9e3aa2fe711cbc7135e9a3006db03631f8f31ddcd298d54ff3',
 }
