@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from camera_node import launch_logic
 from camera_node.ros import runtime
 
 PKG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -557,7 +558,8 @@ class Runner:
         env['ROS_DOMAIN_ID'] = str(self.domain)
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
         if tuned and self.profile:
-            env['FASTDDS_DEFAULT_PROFILES_FILE'] = self.profile
+            # the name this distro's Fast DDS reads (Jazzy's Fast DDS 2 ignores FASTDDS_...)
+            env[launch_logic.fastdds_profile_variable(env)] = self.profile
         env.update(extra or {})
         return env
 

@@ -115,8 +115,19 @@ def fastdds_environment(share_dir: str, use_large_data_profile: Any,
     path = fastdds_profile_path(share_dir)
     if path is None:
         return {}
+    return {fastdds_profile_variable(env): path}
+
+
+def fastdds_profile_variable(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Return the profile variable this distro's Fast DDS reads (by ``ROS_DISTRO``).
+
+    ``FASTRTPS_DEFAULT_PROFILES_FILE`` on Humble, Iron and Jazzy (Fast DDS 2.x, which
+    ignores the new name); ``FASTDDS_DEFAULT_PROFILES_FILE`` otherwise (Kilted and newer,
+    and when ``ROS_DISTRO`` is unset).
+    """
+    env = os.environ if environ is None else environ
     old = (env.get('ROS_DISTRO') or '').strip().lower() in FASTDDS_2_DISTROS
-    return {FASTDDS_PROFILE_VARIABLES[0 if old else 1]: path}
+    return FASTDDS_PROFILE_VARIABLES[0 if old else 1]
 
 
 def multi_camera_file(share_dir: str) -> str:

@@ -95,6 +95,9 @@ class CameraSession:
         driver.attach_imu(self.imu.put)
         #: called (in the opening thread) with the properties after every open
         self.on_open: List[Callable[[CameraProperties], None]] = []
+        #: called (in the capture thread) with every frame set, before it is handed on;
+        #: must be quick (the pre-event buffer keeps a reference)
+        self.on_frame: List[Callable[[FrameSet], None]] = []
         self._deliver: Optional[Callable[[FrameSet], None]] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -126,6 +129,7 @@ class CameraSession:
             self._enter(State.SEARCHING if isinstance(exc, DeviceNotFoundError)
                         else State.ERROR, str(exc))
             raise
+        self._enter(State.IDLE)  # open, not capturing (an earlier failure is over)
         self._opened()
 
     def start(self, deliver: Optional[Callable[[FrameSet], None]] = None) -> None:
@@ -286,6 +290,11 @@ class CameraSession:
             else:
                 self._cond.notify_all()
         self.rate.tick()
+        for listener in self.on_frame:
+            try:
+                listener(fs)
+            except Exception as exc:  # a listener's bug must not stop the capture
+                self.log.error('frame listener failed: %s: %s' % (type(exc).__name__, exc))
         if self._deliver is not None:
             self._deliver(fs)
         else:

@@ -48,6 +48,8 @@ REGISTRY: List[DriverEntry] = [
                 'V4L2 webcams and network streams (OpenCV)'),
     DriverEntry('file', '.file.driver', 'FileDriver', '.file.params',
                 'video files and image sequences, optionally with depth (OpenCV)'),
+    DriverEntry('bag', '.bag.driver', 'BagDriver', '.bag.params',
+                'a rosbag2 MCAP recording (save_clip clips, realsense-ros bags) as a camera'),
 ]
 DEFAULT_DRIVER = REGISTRY[0].name
 

@@ -108,6 +108,14 @@ class Driver(abc.ABC):
         """Driver-specific DoCommand commands: name -> (description, handler)."""
         return {}
 
+    def playback_time_ns(self) -> Optional[int]:
+        """Where a replayed recording stands, on its own clock (ns), for ``/clock``.
+
+        None (the default): the driver does not replay a recording, or has not started.
+        Called from another thread, often (100 Hz): it must be cheap and thread-safe.
+        """
+        return None
+
     def check_option(self, name: str, value: Any) -> None:
         """Raise InvalidOptionError if the device cannot take value (nothing is applied).
 

@@ -21,6 +21,8 @@ from ..viam.camera import GeometrySet, ViamCamera
 from ..viam.commands import CommandTable
 from ..viam.geometries import GeometryError, parse_geometries
 from .calibration import CameraInfoManager
+from .clips import RosClips
+from .clock import ClockPublisher
 from .diagnostics import Diagnostics
 from .extrinsics import ExtrinsicsPublisher
 from .imu import ImuPublisher
@@ -74,10 +76,17 @@ class RosCamera:
         self.extrinsics = ExtrinsicsPublisher(node, self.names)
         self.parameters = RosParameters(node, self.store)
         self.calibration = CameraInfoManager(node, self.settings, self.session,
-                                             self.intrinsics, self.streams.refresh)
+                                             self.intrinsics, self._calibration_changed)
+        self.clips = RosClips(node, self.settings, self.session, self.streams, self.names,
+                              self.transforms, {'camera_name': self.names.camera_name,
+                                                'driver': name})
         self.viam = ViamCamera(self.session, self.settings, self.intrinsics, self.names,
-                               self.geometries)
+                               self.geometries, self.clips.buffer)
         self.commands = CommandTable(self.session, self.parameters, self.figures)
+        self.clips.commands(self.commands)
+        self.clips.serve()
+        self.clock = (ClockPublisher(node, self.driver.playback_time_ns)
+                      if self.settings.get('publish_clock') else None)
         self.services = ViamServices(node, self.viam, self.commands, self.names)
         self.diagnostics = Diagnostics(node, self.settings['diagnostics_period'],
                                        self.figures, lifecycle_state)
@@ -108,9 +117,15 @@ class RosCamera:
                           self.intrinsics.stored)
         applier.on_change('diagnostics_period',
                           Handler(apply=lambda v: self.diagnostics.start(float(v))))
+        for name, handler in self.clips.handlers().items():
+            applier.on_change(name, handler)
         applier.on_change('unite_imu_method', Handler(apply=self.imu.set_method))
         for name, handler in self.driver.option_handlers().items():
             applier.on_change(name, handler)
+
+    def _calibration_changed(self) -> None:
+        self.streams.refresh()
+        self.clips.update_context()
 
     # -- device setup ---------------------------------------------------------------------
     def _on_open(self, props: CameraProperties) -> None:
@@ -138,6 +153,7 @@ class RosCamera:
         """Publish the fixed transforms (again: after open, geometry or mount changes)."""
         if self.session.props is not None:
             self.tf.send(self.transforms())
+            self.clips.update_context()
 
     def _announce(self, props: CameraProperties) -> None:
         c = props.color
@@ -158,6 +174,7 @@ class RosCamera:
         f['published_fps'] = self.streams.rates()
         f['frame_sets_published'] = self.streams.published_sets
         f['publish_errors'] = self.streams.publish_errors
+        f['buffer'] = self.clips.buffer.figures()
         f.update(self.imu.figures())
         return f
 
@@ -202,3 +219,6 @@ class RosCamera:
             self.session.close()
         self._stop_publishing()
         self.diagnostics.start(0.0)
+        if self.clock is not None:
+            self.clock.stop()
+        self.clips.shutdown()

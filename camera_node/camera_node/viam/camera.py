@@ -18,13 +18,14 @@ from ..core.calibration import IntrinsicsResolver
 from ..core.errors import Unavailable
 from ..core.frames import FrameNames
 from ..core.orientation import matrix_to_axis_angle, rotation_matrix_to_quaternion
+from ..core.prebuffer import PreEventBuffer
 from ..core.session import CameraSession, State
 from ..core.types import FrameSet, Intrinsics
 from . import codecs
 from .distortion import ros_distortion_to_viam
 from .geometries import CameraGeometry
 from .pcd import depth_to_pcd
-from .requests import parse_extra, RequestError
+from .requests import parse_extra, parse_time, RequestError
 
 
 @dataclass
@@ -98,12 +99,14 @@ class ViamCamera:
     :param intrinsics: the colour imager's intrinsics resolver.
     :param frames: the camera's frame names.
     :param geometries: the camera's geometries.
+    :param buffer: the pre-event buffer that time-indexed requests (``extra.at``) read.
     """
 
     def __init__(self, session: CameraSession, settings: Mapping[str, Any],
                  intrinsics: IntrinsicsResolver, frames: FrameNames,
-                 geometries: GeometrySet) -> None:
+                 geometries: GeometrySet, buffer: Optional[PreEventBuffer] = None) -> None:
         self.session = session
+        self.buffer = buffer
         self.settings = settings
         self.intrinsics = intrinsics
         self.frames = frames
@@ -145,6 +148,21 @@ class ViamCamera:
                                             png_level=int(self.settings['png_level']))
         return EncodedImage(name, mime, data, stream, array, fs.stamp_ns)
 
+    def _frame_set(self, options: Mapping[str, Any]) -> FrameSet:
+        """Return the newest frame set, or with ``extra.at`` the buffered one nearest it."""
+        if 'at' not in options:
+            return self.session.frame_set()
+        at = parse_time(options['at'])
+        reason = self.session.unavailable_reason()
+        if reason:
+            raise Unavailable(reason)
+        if self.buffer is None:
+            raise RequestError('extra.at needs the pre-event buffer, which this camera has not')
+        fs, why = self.buffer.nearest(at)
+        if fs is None:
+            raise RequestError('extra.at: ' + why)
+        return fs
+
     def _color_intrinsics(self) -> Tuple[Intrinsics, str]:
         resolved = self.intrinsics.color
         if resolved is None:
@@ -153,9 +171,13 @@ class ViamCamera:
 
     # -- the calls ------------------------------------------------------------------------
     def get_image(self, mime_type: str = '', extra: str = '') -> EncodedImage:
-        """Return one image: the source ``extra.source`` names, else depth for a depth type."""
+        """Return one image: the source ``extra.source`` names, else depth for a depth type.
+
+        ``extra.at`` (a time: see :func:`~camera_node.viam.requests.parse_time`) asks for
+        the buffered frame set nearest that time instead of the newest.
+        """
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         sources = self.sources()
         source = options.get('source')
         if source is not None:
@@ -173,10 +195,11 @@ class ViamCamera:
         """Return the images of the named sources (all when empty) from one frame set.
 
         ``extra.mime_type`` asks for a colour type; depth and infrared come in their
-        default types (``.dep``, lossless PNG).
+        default types (``.dep``, lossless PNG). ``extra.at`` asks for the buffered frame set
+        nearest that time; the answer's ``captured_at_ns`` is that frame set's capture time.
         """
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         sources = self.sources()
         names = list(filter_source_names) or list(sources)
         unknown = [n for n in names if n not in sources]
@@ -196,7 +219,7 @@ class ViamCamera:
     def get_point_cloud(self, extra: str = '') -> PointCloud:
         """Return the newest frame set as PCD (metres, colour optical frame when aligned)."""
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         props = self.session.properties()
         if not props.has_depth or (fs.aligned_depth is None and fs.depth is None):
             raise RequestError('driver %r has no depth: this camera cannot make point clouds '

@@ -3,7 +3,8 @@
 A command is a JSON object ``{"command": NAME, ...}``; the answer is a JSON object.
 Generic commands: ``status``, ``help``, ``get_parameters``, ``set_parameters``. The
 driver's own (``Driver.commands()``) come after and cannot shadow these. To add a
-command, add a row to :meth:`CommandTable._builtin` (or to the driver's ``commands``).
+command, add a row to :meth:`CommandTable._builtin` (or to the driver's ``commands``);
+a layer above adds its own with :meth:`CommandTable.add` (``save_clip``, ``clip_status``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from ..core.errors import InvalidOptionError, Unavailable
 from ..core.params import ParameterApplier
 from ..core.session import CameraSession, State
-from .requests import parse_json_object, RequestError
+from .requests import RequestError
 
 #: largest DoCommand request accepted, bytes of JSON text
 MAX_COMMAND_BYTES = 64 * 1024
@@ -73,6 +74,13 @@ class CommandTable:
         self.session = session
         self.parameters = parameters
         self.status = status
+        self._added: Dict[str, Tuple[str, Command]] = {}
+
+    def add(self, name: str, description: str, handler: Command) -> None:
+        """Add a command for every camera from a layer above (the ROS layer's save_clip)."""
+        if name in self._builtin() or name in self._added:
+            raise ValueError('a command named %r exists already' % name)
+        self._added[name] = (description, handler)
 
     def _builtin(self) -> Dict[str, Tuple[str, Command]]:
         return {
@@ -89,6 +97,7 @@ class CommandTable:
     def commands(self) -> Dict[str, Tuple[str, Command]]:
         """Return every command: the generic ones, then the driver's (which cannot shadow)."""
         out = self._builtin()
+        out.update(self._added)
         for name, row in self.session.driver.commands().items():
             out.setdefault(name, row)
         return out
@@ -99,10 +108,13 @@ class CommandTable:
         if size > MAX_COMMAND_BYTES:
             raise RequestError('command is %d bytes; the limit is %d'
                                % (size, MAX_COMMAND_BYTES))
-        if not text.strip():
+        try:
+            cmd = json.loads(text) if text.strip() else None
+        except ValueError as exc:
+            raise RequestError('command is not valid JSON: %s' % exc) from exc
+        if not isinstance(cmd, dict):
             raise RequestError('command must be a JSON object like {"command": "status"}, '
-                               'got nothing')
-        cmd = parse_json_object(text, 'command')
+                               'got %s' % ('nothing' if cmd is None else type(cmd).__name__))
         name = cmd.get('command')
         table = self.commands()
         if not isinstance(name, str):
