@@ -66,7 +66,9 @@ class ClipJob:
     """One save: a snapshot of the buffer, the tapped seconds after, a writer thread."""
 
     def __init__(self, buffer: PreEventBuffer, sink: ClipSink, before_s: float,
-                 after_s: float, log: Any, share: float = 1.0) -> None:
+                 after_s: float, log: Any, share: float = 1.0,
+                 on_done: Optional[Callable[[Dict[str, Any]], None]] = None) -> None:
+        self.on_done = on_done
         self.sink = sink
         self.share = min(1.0, max(0.05, float(share)))
         self.path = sink.path
@@ -190,6 +192,11 @@ class ClipJob:
             self.log.error(self.result['error'])
         finally:
             self._before = []
+            if self.on_done is not None:  # before done is set: a waiter sees it recorded
+                try:
+                    self.on_done(dict(self.result))
+                except Exception as exc:
+                    self.log.error('recording the clip result failed: %s' % exc)
             self.done.set()
 
     def _write(self, entry: Entry) -> None:
@@ -255,15 +262,13 @@ class ClipRecorder:
                 sink = self.make_sink(name)
             except (OSError, ValueError) as exc:
                 raise ClipError('cannot create clip %r: %s' % (name, exc)) from exc
-            job = ClipJob(self.buffer, sink, float(before_s), float(after_s), self.log, share)
+            job = ClipJob(self.buffer, sink, float(before_s), float(after_s), self.log, share,
+                          on_done=self._keep_result)
             self._running.append(job)
         job.thread.start()
-        threading.Thread(target=self._keep_result, args=(job,), daemon=True,
-                         name='camera_clip_result').start()
         return job
 
-    def _keep_result(self, job: ClipJob) -> None:
-        result = job.wait()
+    def _keep_result(self, result: Dict[str, Any]) -> None:
         self.finished.append(result)
         if result.get('state') == 'done':
             self.log.info('saved clip %s: %d frame sets, %.2f s' % (
