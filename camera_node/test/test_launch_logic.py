@@ -65,6 +65,37 @@ def test_known_drivers_are_the_registry():
     assert L.DEFAULT_DRIVER == 'synthetic'
 
 
+def test_driver_parameters_are_known_without_the_sdks():
+    """The launch process reads every driver's parameters without importing an SDK."""
+    code = ('import sys\n'
+            'from camera_node.drivers import driver_parameters, known_drivers\n'
+            'names = {n: [s.name for s in driver_parameters(n)] for n in known_drivers()}\n'
+            'print(sorted(m for m in ("depthai", "pyrealsense2", "cv2") if m in sys.modules))\n'
+            'print(len(names["realsense"]), "serial_no" in names["realsense"])\n')
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.split('\n')[-3:] == ['[]', '15 True', ''], res.stdout
+    assert 'depthai' not in res.stderr           # its USB warning comes with its import
+
+
+@pytest.mark.parametrize('name', sorted(DRIVERS))
+def test_driver_parameters_are_the_driver_classes(name):
+    from camera_node.drivers import driver_class, driver_parameters
+    try:
+        cls = driver_class(name)
+    except Exception as exc:
+        pytest.skip('driver %s cannot be imported here: %s' % (name, exc))
+    assert cls.parameters is driver_parameters(name)
+
+
+def test_driver_parameters_of_an_unknown_driver():
+    from camera_node.drivers import driver_parameters, DriverUnavailableError
+    with pytest.raises(DriverUnavailableError, match="unknown driver 'kinect'; known drivers: "
+                       'file, oakd, realsense, synthetic, webcam'):
+        driver_parameters('kinect')
+
+
 @pytest.mark.parametrize('name', ['synthetic', 'realsense', 'oakd', 'webcam', 'file',
                                   ' RealSense '])
 def test_resolve_known_driver(name):

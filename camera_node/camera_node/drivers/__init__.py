@@ -1,18 +1,22 @@
-"""Driver registry: a driver's module (and its vendor SDK) is imported only when chosen."""
+"""Driver registry: a driver's module (and its vendor SDK) is imported only when chosen.
+
+A driver's parameters are known without importing it (:func:`driver_parameters`).
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Dict, Type
+from typing import Dict, Tuple, Type
 
 from .base import (CameraProperties, DeviceLostError, DeviceNotFoundError, Driver,
                    DriverError, DriverUnavailableError, EndOfStream, Extrinsics,
-                   FrameSet, Intrinsics, InvalidOptionError)
+                   FrameSet, Intrinsics, InvalidOptionError, ParamSpec)
+from .parameters import PARAMETERS
 
 __all__ = [
     'CameraProperties', 'DeviceLostError', 'DeviceNotFoundError', 'Driver', 'DriverError',
     'DriverUnavailableError', 'EndOfStream', 'Extrinsics', 'FrameSet', 'Intrinsics',
-    'InvalidOptionError', 'DRIVERS', 'driver_class', 'known_drivers',
+    'InvalidOptionError', 'DRIVERS', 'driver_class', 'driver_parameters', 'known_drivers',
 ]
 
 #: driver name -> 'module:Class', relative to this package
@@ -48,3 +52,16 @@ def driver_class(name: str) -> Type[Driver]:
             'driver %r is unavailable: %s (known drivers: %s)'
             % (name, exc, ', '.join(known_drivers()))) from exc
     return getattr(module, class_name)
+
+
+def driver_parameters(name: str) -> Tuple[ParamSpec, ...]:
+    """Return the parameters driver name takes, without importing its module or SDK.
+
+    They are the driver class's :attr:`Driver.parameters` (the same objects).
+
+    :raises DriverUnavailableError: unknown name (the message lists the known ones).
+    """
+    if name not in DRIVERS:
+        raise DriverUnavailableError(
+            'unknown driver %r; known drivers: %s' % (name, ', '.join(known_drivers())))
+    return PARAMETERS[name]

@@ -29,6 +29,7 @@ from . import base
 from .base import (CameraProperties, default_intrinsics, DeviceLostError,
                    DeviceNotFoundError, Driver, DriverError, Extrinsics, FrameSet, Intrinsics,
                    InvalidOptionError, ParamSpec)
+from .parameters import OAKD_DEPTH_PRESETS, OAKD_PARAMETERS
 
 __all__ = ['GraphHandles', 'GraphRequest', 'OakDriver', 'build_device_graph',
            'find_device', 'parse_profile', 'ros_distortion']
@@ -50,9 +51,8 @@ STEREO_INPUT_SIZE = (640, 400)
 DEFAULT_HFOV_DEG = 69.0
 TIMESTAMP_DOMAIN = 'device_synced_host_steady'
 
-_PRESETS = [m for m in ('DEFAULT', 'ROBOTICS', 'FAST_ACCURACY', 'FAST_DENSITY',
-                        'HIGH_DETAIL', 'ACCURACY', 'DENSITY', 'FACE')
-            if hasattr(dai.node.StereoDepth.PresetMode, m)]
+#: the StereoDepth presets this depthai has (of those the parameter lists)
+_PRESETS = [m for m in OAKD_DEPTH_PRESETS if hasattr(dai.node.StereoDepth.PresetMode, m)]
 
 #: runtime options, applied through the colour camera's control queue or the device
 _RUNTIME = ('auto_exposure', 'exposure_us', 'iso', 'auto_white_balance', 'white_balance_k',
@@ -348,33 +348,7 @@ class OakDriver(Driver):
     """
 
     name = 'oakd'
-    parameters = (
-        ParamSpec('device_id', '', "device id (MXID), USB path or IP to open; '' = first "
-                  'found'),
-        ParamSpec('color_profile', '640x400x30', 'colour stream WIDTHxHEIGHTxFPS; depth is '
-                  'aligned to it at the same size'),
-        ParamSpec('enable_depth', True, 'run the stereo pair and publish depth aligned to '
-                  'colour'),
-        ParamSpec('depth_preset', 'DEFAULT', 'StereoDepth preset mode', choices=_PRESETS),
-        ParamSpec('sync_mode', 'timestamp', 'pair colour and depth by nearest timestamp '
-                  '(within half a frame) or by equal sequence number',
-                  choices=['timestamp', 'sequence']),
-        ParamSpec('auto_exposure', True, 'colour auto exposure (off: exposure_us and iso '
-                  'apply)', read_only=False),
-        ParamSpec('exposure_us', 10000, 'colour manual exposure time in microseconds (used '
-                  'when auto_exposure is false)', read_only=False, min=1, max=33000, step=1),
-        ParamSpec('iso', 400, 'colour manual sensitivity ISO (used when auto_exposure is '
-                  'false)', read_only=False, min=100, max=1600, step=1),
-        ParamSpec('auto_white_balance', True, 'colour auto white balance (off: '
-                  'white_balance_k applies)', read_only=False),
-        ParamSpec('white_balance_k', 5000, 'colour manual white balance in kelvin (used '
-                  'when auto_white_balance is false)', read_only=False, min=1000, max=12000,
-                  step=1),
-        ParamSpec('ir_laser_intensity', 0.0, 'IR dot projector intensity 0..1 (Pro models '
-                  'only)', read_only=False, min=0.0, max=1.0),
-        ParamSpec('ir_flood_intensity', 0.0, 'IR flood light intensity 0..1 (Pro models '
-                  'only)', read_only=False, min=0.0, max=1.0),
-    )
+    parameters = OAKD_PARAMETERS
 
     def __init__(self, options: Optional[Mapping[str, Any]] = None,
                  graph_builder: Optional[GraphBuilder] = None) -> None:

@@ -20,7 +20,8 @@ import pyrealsense2 as rs
 from . import base
 from .base import (CameraProperties, ClockMapper, CommandHandler, DeviceLostError,
                    DeviceNotFoundError, Driver, DriverError, EndOfStream, Extrinsics,
-                   FrameSet, Intrinsics, InvalidOptionError, ParamSpec)
+                   FrameSet, Intrinsics, InvalidOptionError)
+from .parameters import REALSENSE_PARAMETERS
 
 _LOG = logging.getLogger(__name__)
 
@@ -124,39 +125,7 @@ class RealSenseDriver(Driver):
     """Intel RealSense D400-family (and compatible) camera through ``pyrealsense2``."""
 
     name = 'realsense'
-    parameters = [
-        ParamSpec('serial_no', '', 'serial number of the device to open (a leading _ is '
-                  'stripped, so _0123 stays a string); empty: the first one found (with '
-                  'playback_file: checked against the recorded serial)'),
-        ParamSpec('color_profile', '640x480x30',
-                  'colour stream WIDTHxHEIGHTxFPS (0 = any); ignored in playback'),
-        ParamSpec('depth_profile', '640x480x30',
-                  'depth stream WIDTHxHEIGHTxFPS (0 = any); ignored in playback'),
-        ParamSpec('enable_depth', True, 'stream depth as well as colour'),
-        ParamSpec('align_depth', True, 'also deliver depth aligned to colour (rs.align)'),
-        ParamSpec('playback_file', '', 'play this .db3 (or legacy .bag) recording instead '
-                  'of opening a device; empty: live device'),
-        ParamSpec('playback_loop', False, 'restart the recording at its end instead of '
-                  'ending the stream'),
-        ParamSpec('device_lost_timeout', 5.0, 'seconds without frames after which the '
-                  'device counts as lost (the node then reconnects)', min=0.1, max=60.0),
-        ParamSpec('enable_auto_exposure', True, 'depth module auto exposure',
-                  read_only=False),
-        ParamSpec('exposure', -1, 'depth module exposure in microseconds (setting it '
-                  'turns auto exposure off); -1: device setting', read_only=False,
-                  min=-1, max=200000),
-        ParamSpec('gain', -1, 'depth module gain; -1: device setting', read_only=False,
-                  min=-1, max=248),
-        ParamSpec('laser_power', -1.0, 'projector power in mW; -1: device setting',
-                  read_only=False, min=-1.0, max=360.0),
-        ParamSpec('emitter_enabled', -1, 'projector: 0 off, 1 on, 2 auto; -1: device '
-                  'setting', read_only=False, min=-1, max=2),
-        ParamSpec('color_enable_auto_exposure', True, 'colour camera auto exposure',
-                  read_only=False),
-        ParamSpec('color_exposure', -1, 'colour exposure in units of 100 us (setting it '
-                  'turns auto exposure off); -1: device setting', read_only=False,
-                  min=-1, max=10000),
-    ]
+    parameters = REALSENSE_PARAMETERS
 
     def __init__(self, options: Optional[Mapping[str, Any]] = None) -> None:
         """Validate options; nothing touches the device before :meth:`open`."""

@@ -26,7 +26,8 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from .base import (CameraProperties, default_intrinsics, Driver, Extrinsics, FrameSet,
-                   Intrinsics, InvalidOptionError, ParamSpec)
+                   Intrinsics, InvalidOptionError)
+from .parameters import SYNTHETIC_PARAMETERS
 
 WALL_Z = 3.0
 FLOOR_Y = 0.8
@@ -203,15 +204,7 @@ class SyntheticDriver(Driver):
     """A deterministic RGB-D camera that needs no hardware (the default driver)."""
 
     name = 'synthetic'
-    parameters = (
-        ParamSpec('width', 640, 'Image width in pixels (colour and depth).', min=16, max=3840),
-        ParamSpec('height', 480, 'Image height in pixels (colour and depth).', min=16, max=2160),
-        ParamSpec('fps', 30.0, 'Frame-set rate in Hz.', read_only=False, min=0.5, max=240.0),
-        ParamSpec('hfov_deg', 60.0, 'Horizontal field of view of both imagers, degrees.',
-                  min=10.0, max=150.0),
-        ParamSpec('motion', False, 'Swing the sphere along x (4 s period) so frames change.',
-                  read_only=False),
-    )
+    parameters = SYNTHETIC_PARAMETERS
 
     def __init__(self, options: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(options)

@@ -38,7 +38,8 @@ import numpy as np
 
 from .base import (CameraProperties, CommandHandler, default_intrinsics, DeviceLostError,
                    DeviceNotFoundError, Driver, DriverError, EndOfStream, Extrinsics,
-                   FrameSet, InvalidOptionError, ParamSpec)
+                   FrameSet, InvalidOptionError)
+from .parameters import WEBCAM_PARAMETERS
 
 _LOG = logging.getLogger(__name__)
 
@@ -243,50 +244,7 @@ class WebcamDriver(Driver):
     """
 
     name = 'webcam'
-    parameters = (
-        ParamSpec('source', '0',
-                  'What to open: a device index (0), a device path (/dev/video0), a video '
-                  'file, an image-sequence pattern (img_%04d.png) or a URL '
-                  '(http://..., rtsp://...).'),
-        ParamSpec('backend', 'auto',
-                  'OpenCV backend: auto (V4L2 for devices, FFmpeg for URLs, OpenCV picks for '
-                  'files), v4l2, ffmpeg, images, gstreamer.',
-                  choices=tuple(_BACKENDS)),
-        ParamSpec('width', 0, 'Requested width in pixels (0: leave as is). Live devices only; '
-                  'the actual width is read back.', min=0, max=16384, step=1),
-        ParamSpec('height', 0, 'Requested height in pixels (0: leave as is). Live devices '
-                  'only; the actual height is read back.', min=0, max=16384, step=1),
-        ParamSpec('fps', 0.0,
-                  'Devices: requested frame rate (0: leave as is), read back. Files and '
-                  'sequences: playback rate overriding the rate in the file (0: use it). '
-                  'Sequences and MJPEG-over-HTTP streams carry no rate: 0 means unknown.',
-                  min=0.0, max=1000.0),
-        ParamSpec('fourcc', '',
-                  'Requested pixel format of a device, e.g. MJPG or YUYV (empty: leave as '
-                  'is). MJPG usually unlocks higher resolutions and rates on USB webcams.'),
-        ParamSpec('loop', False, 'Files and sequences: rewind at the end instead of ending '
-                  'the stream.', read_only=False),
-        ParamSpec('realtime', True, 'Files and sequences: deliver frames at the rate of the '
-                  'file (or fps) instead of as fast as they can be read.', read_only=False),
-        ParamSpec('file_stamp', 'arrival',
-                  'Files and sequences: stamp frames with the system time they are delivered '
-                  '(arrival), or with the time of the first frame plus the position '
-                  'in the file (media: keeps the recorded spacing exactly).',
-                  choices=('arrival', 'media')),
-        ParamSpec('depth_source', '',
-                  'Image-sequence pattern of 16-bit PNG depth images matching a file or '
-                  'sequence source frame by frame (empty: no depth).'),
-        ParamSpec('depth_scale', 1.0, 'Multiplier turning depth PNG values into millimetres '
-                  '(TUM RGB-D: 0.2, i.e. 5000 units per metre).', read_only=False,
-                  min=1e-6, max=1000.0),
-        ParamSpec('open_timeout', 5.0, 'Seconds to wait for a URL to open and for the first '
-                  'frame of a live source.', min=0.1, max=120.0),
-        ParamSpec('stream_read_timeout', 5.0, 'Seconds a URL read may block before the stream '
-                  'counts as lost.', min=0.1, max=120.0),
-        ParamSpec('default_hfov_deg', 60.0, 'Horizontal field of view assumed for the default '
-                  'intrinsics when no calibration file is given, degrees.', min=1.0,
-                  max=179.0),
-    )
+    parameters = WEBCAM_PARAMETERS
 
     def __init__(self, options: Optional[Mapping[str, Any]] = None) -> None:
         """Keep the options; nothing is opened before :meth:`open`."""
