@@ -32,16 +32,21 @@ _TOOL_MODULES = ('launch', 'launch_ros', 'ros2cli', 'ros2launch', 'ros2lifecycle
                  'ros2service', 'ros2topic', 'tf2_ros', 'sensor_msgs_py')
 
 
+def _importable(module):
+    # (not a folder that only looks like a namespace package, such as ../launch/)
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.origin is not None
+
+
 def _tools_missing():
-    missing = [m for m in _TOOL_MODULES if importlib.util.find_spec(m) is None]
+    missing = [m for m in _TOOL_MODULES if not _importable(m)]
     if shutil.which('ros2') is None:
         missing.append('the ros2 command')
     if not missing:
         return None
     return ('the ROS 2 user tools are not installed here (missing: %s). On a robot, source '
-            'the ROS 2 distro; on a machine without one, build them with '
-            '../shared/ros-tooling/build .venv .ros-tooling (./dev test then uses them)'
-            % ', '.join(missing))
+            'the ROS 2 distro; on a machine without one, ./dev tools builds them from '
+            '../shared/ros-tooling (./dev test then uses them)' % ', '.join(missing))
 
 
 #: why the real-tools tests cannot run here, or None

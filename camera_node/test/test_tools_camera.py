@@ -156,7 +156,7 @@ def test_topic_hz(camera):
     res = ros2('topic', *words(CMD['hz'], 'topic'), stop_after=6, timeout=30)
     rates = [float(r) for r in re.findall(r'average rate: ([0-9.]+)', res.stdout)]
     assert rates, res.stdout + res.stderr
-    assert 1.0 < rates[-1] < 31.0, rates         # set to 30 fps; a busy host may lag
+    assert 0.0 < rates[-1] < 31.0, rates         # set to 30 fps; a busy host may lag
 
 
 # -- tf2 -----------------------------------------------------------------------------------
