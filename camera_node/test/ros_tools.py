@@ -308,11 +308,22 @@ def ros2(*args, timeout=60.0, stop_after=None, env=None, shell=False):
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def ros2_until(args, ok, timeout=60.0):
-    """Repeat ``ros2 ARGS`` until ok(result) (discovery takes a while); return the last."""
+def ros2_until(args, ok, timeout=90.0, attempt=30.0, shell=False):
+    """Repeat ``ros2 ARGS`` until ok(result); return the last result.
+
+    For idempotent verbs only: they are repeated while they do not see the node yet, and
+    when one hangs. (The verbs that call a service wait for its answer without a timeout,
+    and right after discovery a busy host can lose that answer: a ROS 2 service race.)
+    """
     deadline = time.monotonic() + timeout
     while True:
-        res = ros2(*args, timeout=timeout)
+        try:
+            res = ros2(*args, timeout=max(5.0, min(attempt, deadline - time.monotonic())),
+                       shell=shell)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                raise
+            continue
         if ok(res) or time.monotonic() > deadline:
             return res
         time.sleep(0.5)

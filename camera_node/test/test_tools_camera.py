@@ -58,8 +58,12 @@ def camera():
 
 
 def service_call(command):
-    """Run a documented ros2 service call (a shell line); return its printed response."""
-    res = ros2(command, shell=True, timeout=120)
+    """Run a documented ros2 service call (a shell line); return its printed response.
+
+    (Repeated if it hangs: see ros_tools.ros2_until. Not for Close, which is done once.)
+    """
+    res = ros2_until((command,), lambda r: r.returncode == 0 and 'response:' in r.stdout,
+                     timeout=180, attempt=60, shell=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert 'response:' in res.stdout, res.stdout
     return res.stdout.split('response:', 1)[1].strip()
@@ -80,8 +84,8 @@ def test_launch_starts_the_synthetic_camera_as_documented(camera):
 
 # -- the README's service calls ------------------------------------------------------------
 def test_get_image_summary(camera):
-    res = ros2(CMD['get_image summary'], shell=True, timeout=120)
-    assert res.returncode == 0, res.stderr
+    res = ros2_until((CMD['get_image summary'],), lambda r: 'response:' in r.stdout,
+                     timeout=180, attempt=60, shell=True)
     assert len(res.stdout) < 2000, 'the summary is not short: %d bytes' % len(res.stdout)
     assert ("GetImage_Response(success=True, error='', mime_type='image/png', "
             "source_name='color', data=[...], image=sensor_msgs.msg.Image(") in res.stdout
@@ -298,8 +302,9 @@ def test_read_points_decimated(camera, probe):
 
 # -- last: Close ---------------------------------------------------------------------------
 def test_close_then_services_refuse(camera):
-    reply = service_call(CMD['close'])
-    assert "success=True, error=''" in reply
+    res = ros2(CMD['close'], shell=True, timeout=180)
+    assert "response:\ncamera_node_interfaces.srv.Close_Response(success=True, error='')" in \
+        res.stdout, res.stdout + res.stderr
     reply = service_call('ros2 service call /camera/camera/get_properties '
                          'camera_node_interfaces/srv/GetProperties "{}"')
     assert 'success=False' in reply and 'closed' in reply, reply
