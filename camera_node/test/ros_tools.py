@@ -302,6 +302,7 @@ def ros2(*args, timeout=60.0, stop_after=None, env=None, shell=False):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         stop_tagged(tag, started)
+        remove_stale_shm(started)
         raise
     finally:
         stop_tagged(tag, started)
