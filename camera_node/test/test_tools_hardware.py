@@ -120,14 +120,22 @@ def test_depthai_warning_comes_from_the_node_only(launches, case):
 
 # -- ros2 run (finding 2 is fixed by the restructuring of #9) ------------------------------
 @XFAIL_9
-def test_ros2_run_webcam_as_in_the_readme():
-    run = Launch(*words(RUN_WEBCAM, 'run'), verb='run')
+@pytest.mark.parametrize('args, started', [
+    (words(RUN_WEBCAM, 'run'), r'cannot open camera \(attempt 1\): '),   # the README's line
+    (['camera_node', 'camera_node', '--ros-args', '-p', 'fps:=15', '-p', 'width:=64', '-p',
+      'height:=48'], r'colour 64x48, depth 64x48, 15\.0 fps'),
+    (['camera_node', 'camera_node', '--ros-args', '-p', 'driver:=realsense', '-p',
+      'serial_no:=123'], r"no RealSense device with serial '123' found"),
+], ids=['readme webcam source:=0', 'fps:=15', 'serial_no:=123'])
+def test_ros2_run_takes_an_integer_where_the_meaning_is_clear(args, started):
+    """Finding 2: an integer given for a string or double parameter must not crash it."""
+    run = Launch(*args, verb='run')
     try:
-        run.wait_for(r'cannot open camera \(attempt 1\): ', 60)
+        found = run.wait_for(started, 60)
     finally:
         run.stop()
     out = run.output()
     if 'Traceback' in out:          # a crashed node leaves its shared memory behind
         remove_stale_shm(run.started)
     assert 'Traceback' not in out, out
-    assert 'cannot open camera (attempt 1): ' in out, out          # and it keeps trying
+    assert found, out
