@@ -51,14 +51,19 @@ os.environ.setdefault('DEPTHAI_LEVEL', 'error')
 
 
 class NodeProcess:
-    """A camera node running in its own process, stopped with SIGINT (or a given signal)."""
+    """A camera node running in its own process, stopped with SIGINT (or a given signal).
+
+    namespace None: no ``__ns`` remap (the executable's own default namespace).
+    """
 
     def __init__(self, namespace='test', name='camera', params=None, extra_args=(),
                  env=None):
-        self.namespace = namespace.strip('/')
+        from camera_node.cli.main import DEFAULT_NAMESPACE
+        self.namespace = (DEFAULT_NAMESPACE if namespace is None else namespace).strip('/')
         self.name = name
-        args = [sys.executable, '-m', 'camera_node', '--ros-args',
-                '-r', '__ns:=/' + self.namespace, '-r', '__node:=' + name]
+        args = [sys.executable, '-m', 'camera_node', '--ros-args', '-r', '__node:=' + name]
+        if namespace is not None:
+            args += ['-r', '__ns:=/' + self.namespace]
         for key, value in (params or {}).items():
             args += ['-p', '%s:=%s' % (key, _ros_arg(value))]
         args += list(extra_args)

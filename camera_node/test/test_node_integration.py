@@ -225,6 +225,15 @@ def test_clean_shutdown_on_signal(start_node, sig):
     assert 'Traceback' not in p.output()
 
 
+def test_without_a_namespace_the_node_is_camera_camera(start_node, probe):
+    """``ros2 run camera_node camera_node`` gives /camera/camera, as the launch file does."""
+    p = start_node(namespace=None, params={'width': 64, 'height': 48})
+    assert p.wait_output('publishing', 30), p.output()
+    assert '/camera/camera/color/image_raw' in p.output()
+    assert probe.spin_until(
+        lambda: ('camera', '/camera') in probe.node.get_node_names_and_namespaces(), 30)
+
+
 def test_unknown_driver_is_a_clear_error(start_node):
     p = start_node(namespace='bad', params={'driver': 'kinect'})
     p.proc.wait(30)
