@@ -76,7 +76,10 @@ def loopback_profile():
 
 
 def tool_env(tag, extra=None):
-    """Return the environment of a tool process: the test run's, tagged, loopback DDS."""
+    """Return the environment of a tool process: the test run's, tagged, loopback DDS.
+
+    extra is applied last; a variable it maps to None is removed.
+    """
     env = dict(os.environ)
     for var in ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE'):
         env.pop(var, None)
@@ -89,7 +92,7 @@ def tool_env(tag, extra=None):
         'DEPTHAI_TELEMETRY': '0',
     })
     env.update(extra or {})
-    return env
+    return {k: v for k, v in env.items() if v is not None}      # None: unset it
 
 
 #: prefix of a command that runs it with SIGINT at its default: started from a background
@@ -195,22 +198,26 @@ class Launch:
     :param env: extra environment variables.
     :param verb: ``run`` for ``ros2 run ARGS...``.
     :param cwd: the folder to run it in.
+    :param shell: args[0] is a whole command line, run by bash (which expands ``$HOME``
+        and the like as a user's shell does); verb is only a label then.
     """
 
-    def __init__(self, *args, env=None, verb='launch', cwd=None):
+    def __init__(self, *args, env=None, verb='launch', cwd=None, shell=False):
         self.verb = verb
         self.args = list(args)
         self.tag = '%s-%s' % (verb, uuid.uuid4().hex[:12])
         self.log_path = os.path.join(_SESSION, self.tag + '.log')
         self._log = open(self.log_path, 'w')
         self.started = time.time()
-        self.proc = subprocess.Popen(_SIGINT_DEFAULT + ['ros2', verb] + self.args,
+        command = ['bash', '-c', self.args[0]] if shell else ['ros2', verb] + self.args
+        self.shell = shell
+        self.proc = subprocess.Popen(_SIGINT_DEFAULT + command,
                                      stdout=self._log, stderr=subprocess.STDOUT, cwd=cwd,
                                      env=tool_env(self.tag, env), start_new_session=True)
         self.killed = []
 
     def __repr__(self):
-        return 'ros2 %s %s' % (self.verb, ' '.join(self.args))
+        return self.args[0] if self.shell else 'ros2 %s %s' % (self.verb, ' '.join(self.args))
 
     def output(self):
         """Everything the launch (and its nodes) printed so far."""
@@ -309,7 +316,7 @@ def ros2(*args, timeout=60.0, stop_after=None, env=None, shell=False):
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def ros2_until(args, ok, timeout=90.0, attempt=30.0, shell=False):
+def ros2_until(args, ok, timeout=90.0, attempt=30.0, shell=False, env=None):
     """Repeat ``ros2 ARGS`` until ok(result); return the last result.
 
     For idempotent verbs only: they are repeated while they do not see the node yet, and
@@ -320,7 +327,7 @@ def ros2_until(args, ok, timeout=90.0, attempt=30.0, shell=False):
     while True:
         try:
             res = ros2(*args, timeout=max(5.0, min(attempt, deadline - time.monotonic())),
-                       shell=shell)
+                       shell=shell, env=env)
         except subprocess.TimeoutExpired:
             if time.monotonic() > deadline:
                 raise
