@@ -18,7 +18,7 @@ DOC_FILES = ['README.md'] + sorted(
                                                 recursive=True))
 #: modules whose tests run documented commands (imported to fill the records)
 TEST_MODULES = ('test_tools_camera', 'test_tools_hardware', 'test_tools_launch',
-                'test_tools_multi')
+                'test_tools_multi', 'test_tools_recording')
 
 #: command -> how it is exercised (test module) or why it is not run
 RECORDED = {}
