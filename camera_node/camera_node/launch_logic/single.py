@@ -26,8 +26,8 @@ LAUNCH_FILE = 'camera.launch.py'
 #: (name, default, description) of the arguments camera.launch.py declares. Those that
 #: are node or driver parameters default to '' ("not given": the params_file's value).
 CAMERA_ARGUMENTS: Tuple[Tuple[str, str, str], ...] = (
-    ('driver', '', 'Camera driver: synthetic, realsense, oakd, webcam or file. Default: the '
-     'driver params_file names, else synthetic.'),
+    ('driver', '', 'Camera driver: %s. Default: the driver params_file names, else '
+     'synthetic.' % ', '.join(KNOWN_DRIVERS)),
     ('camera_namespace', 'camera', 'Namespace of the node.'),
     ('node_name', 'camera', 'Name of the node (topics are /<namespace>/<node_name>/...).'),
     ('params_file', '', "Parameter file; default: the driver's config/<driver>.yaml."),
@@ -49,7 +49,8 @@ CAMERA_ARGUMENTS: Tuple[Tuple[str, str, str], ...] = (
     ('color_profile', '', 'realsense, oakd: colour stream WIDTHxHEIGHTxFPS.'),
     ('depth_profile', '', 'realsense: depth stream WIDTHxHEIGHTxFPS.'),
     ('enable_depth', '', 'realsense, oakd: stream depth (true or false).'),
-    ('source', '', 'webcam, file: device index or path, URL, video file or image pattern.'),
+    ('source', '', 'webcam, file: device index or path, URL, video file or image pattern; '
+     'bag: the recording (rosbag2 folder or .mcap file).'),
     ('width', '', 'synthetic, webcam, file: image width in pixels.'),
     ('height', '', 'synthetic, webcam, file: image height in pixels.'),
     ('fps', '', 'synthetic, webcam, file: frame rate in Hz.'),
