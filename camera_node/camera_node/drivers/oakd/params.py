@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import parse_profile as _parse_profile, profile_check, ParamSpec
 
 #: what color_profile takes, in error messages
@@ -80,4 +81,4 @@ PARAMETERS = (
               'only)', read_only=False, min=0.0, max=1.0),
     ParamSpec('ir_flood_intensity', 0.0, 'IR flood light intensity 0..1 (Pro models '
               'only)', read_only=False, min=0.0, max=1.0),
-)
+) + FILTER_PARAMETERS
