@@ -36,8 +36,9 @@ FILTER_PARAMETERS = (
           step=1),
     _spec('spatial_filter.filter_smooth_alpha', 0.5, 'Spatial filter: weight of the '
           'unsmoothed depth in each pass (1: no smoothing).', min=0.25, max=1.0),
-    _spec('spatial_filter.filter_smooth_delta', 20.0, 'Spatial filter: depth step (mm) '
-          'treated as an edge, not smoothed across.', min=1.0, max=50.0),
+    _spec('spatial_filter.filter_smooth_delta', 20.0, 'Spatial filter: depth step treated '
+          'as an edge, not smoothed across (mm; RealSense: depth units).', min=1.0,
+          max=50.0),
     _spec('spatial_filter.holes_fill', 0, 'Spatial filter hole filling along rows: 0 off, '
           '1 up to 2 px, 2 up to 4, 3 up to 8, 4 up to 16, 5 any width.', min=0, max=5,
           step=1),
@@ -45,8 +46,8 @@ FILTER_PARAMETERS = (
           'static scenes).'),
     _spec('temporal_filter.filter_smooth_alpha', 0.4, 'Temporal filter: weight of the new '
           'frame (1: no smoothing).', min=0.0, max=1.0),
-    _spec('temporal_filter.filter_smooth_delta', 20.0, 'Temporal filter: change (mm) '
-          'treated as motion: the pixel restarts from the new frame.', min=1.0, max=100.0),
+    _spec('temporal_filter.filter_smooth_delta', 20.0, 'Temporal filter: change treated as '
+          'motion, restarting the pixel (mm; RealSense: depth units).', min=1.0, max=100.0),
     _spec('temporal_filter.holes_fill', 3, 'Temporal persistency: keep the last depth of a '
           'pixel that has none now if it was valid in: 0 never, 1 8 of the last 8 frames, '
           '2 2 of 3, 3 2 of 4, 4 2 of 8, 5 1 of 2, 6 1 of 5, 7 1 of 8, 8 always.', min=0,
