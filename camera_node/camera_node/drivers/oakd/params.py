@@ -63,6 +63,10 @@ PARAMETERS = (
               'supports)', min=1, max=1000),
     ParamSpec('accel_fps', 200, 'accelerometer rate in Hz (the IMU picks the nearest it '
               'supports)', min=1, max=1000),
+    ParamSpec('jpeg_passthrough', False, 'Encode colour to JPEG on the device (MJPEG '
+              'encoder at jpeg_quality, set at start) and publish those bytes on '
+              'color/image_raw/compressed; pixels are decoded on the host only for raw '
+              'images, the cloud and services. Less USB bandwidth and host CPU.'),
     ParamSpec('sync_mode', 'timestamp', 'pair colour and depth by nearest timestamp '
               '(within half a frame) or by equal sequence number',
               choices=('timestamp', 'sequence')),
