@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -176,6 +177,7 @@ def w_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
     qos = QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
                      reliability=ReliabilityPolicy.RELIABLE)
     got: Dict[str, List[Tuple[int, int, int]]] = {}
+    crcs = {k: set() for k, _, kind in spec['topics'] if kind == 'compressed'}
     subs = []
     for key, topic, kind in spec['topics']:
         got[key] = []
@@ -183,9 +185,11 @@ def w_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
         def keep(m, k=key):
             got[k].append((m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec,
                            time.time_ns(), len(m.data)))
-        subs.append(node.create_subscription(CompressedImage if kind == 'compressed'
-                                             else Image, '/%s/camera/%s' % (NODE_NS, topic),
-                                             keep, qos))
+            if spec.get('crc') and k in crcs:
+                crcs[k].add(zlib.crc32(m.data))
+        subs.append(node.create_subscription(
+            CompressedImage if kind == 'compressed' else Image,
+            '/%s/camera/%s' % (spec.get('namespace', NODE_NS), topic), keep, qos))
     executor.add_node(node)
     deadline = time.monotonic() + spec['start_timeout']
     while time.monotonic() < deadline and not all(got.values()):
@@ -213,6 +217,8 @@ def w_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
             'p50_ms': cb._pct(lat, 50), 'p95_ms': cb._pct(lat, 95),
             'bytes': statistics.mean(sizes) if sizes else None}
     out['load1'] = os.getloadavg()[0]
+    if spec.get('crc'):
+        out['crc'] = {k: sorted(v)[:1000] for k, v in crcs.items()}
     for s in subs:
         node.destroy_subscription(s)
     executor.remove_node(node)
