@@ -184,8 +184,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         server.stop()
         lock.close()
     med = {}
-    print('%-16s  %-12s  %-14s  %-14s  %s' % ('scenario', 'node CPU %', 'compressed fps',
-                                            'identical %', 'KB/msg'))
+    head = ('scenario', 'node CPU %', 'compressed fps', 'identical %', 'KB/msg')
+    print('%-16s  %-12s  %-14s  %-14s  %s' % head)
     for name, rs in results.items():
         ok = [r for r in rs if 'streams' in r]
 
