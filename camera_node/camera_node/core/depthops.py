@@ -85,9 +85,9 @@ def decimate(depth: np.ndarray, d: int) -> np.ndarray:
     return out
 
 
-def _nearest_valid(depth: np.ndarray, axis: int,
-                   reverse: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """For every pixel, the nearest valid value before it along axis and its distance.
+def _nearest_valid(depth: np.ndarray, axis: int, reverse: bool,
+                   distance: bool = False) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """For every pixel, the nearest valid value before it along axis (and its distance).
 
     ``reverse``: after it instead. Where there is none, value 0 and distance huge.
     """
@@ -95,14 +95,15 @@ def _nearest_valid(depth: np.ndarray, axis: int,
     n = img.shape[axis]
     shape = [1, 1]
     shape[axis] = n
-    pos = np.arange(n).reshape(shape)
-    idx = np.where(img > 0, pos, -1)
+    pos = np.arange(n, dtype=np.int32).reshape(shape)
+    idx = np.where(img > 0, pos, np.int32(-1))
     np.maximum.accumulate(idx, axis=axis, out=idx)
     value = np.take_along_axis(img, np.maximum(idx, 0), axis=axis)
-    value = np.where(idx >= 0, value, 0)
-    dist = np.where(idx >= 0, pos - idx, 1 << 30)
+    value[idx < 0] = 0
+    dist = np.where(idx >= 0, pos - idx, 1 << 30) if distance else None
     if reverse:
-        value, dist = np.flip(value, axis), np.flip(dist, axis)
+        value = np.flip(value, axis)
+        dist = None if dist is None else np.flip(dist, axis)
     return value, dist
 
 
@@ -133,8 +134,8 @@ def _fill_rows(depth: np.ndarray, radius: int) -> np.ndarray:
     holes = depth == 0
     if not holes.any():
         return depth
-    left, dl = _nearest_valid(depth, 1, False)
-    right, dr = _nearest_valid(depth, 1, True)
+    left, dl = _nearest_valid(depth, 1, False, True)
+    right, dr = _nearest_valid(depth, 1, True, True)
     fill = np.where(dl <= radius, left, np.where(dr <= radius, right, 0))
     return np.where(holes, fill, depth).astype(np.uint16)
 
