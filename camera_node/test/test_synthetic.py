@@ -127,7 +127,8 @@ def test_runtime_options():
         for name, handler in d.option_handlers().items():
             applier.on_change(name, handler)
         assert sorted(n for n in d.option_handlers() if n not in FILTER_NAMES) == [
-            'emitter_enabled', 'emitter_on_off', 'fps', 'motion']
+            'depth_holes', 'depth_noise', 'depth_noise_seed', 'emitter_enabled',
+            'emitter_on_off', 'fps', 'motion']
         assert FILTER_NAMES <= set(d.option_handlers())     # the depth filters: runtime too
         assert applier.apply([('fps', 15.0)]) is None
         assert d.properties().fps == 15.0 and d.options['fps'] == 15.0
