@@ -134,7 +134,8 @@ def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
     from sensor_msgs.msg import Image, PointCloud2
     from camera_node.core import cloud as geometry
     from camera_node.ros.messages import point_fields, stamp_msg
-    from camera_node.ros.streams import ImageStream, STREAMS
+    from camera_node.ros.publishers import ImageStream
+    from camera_node.ros.streams import STREAMS
     out: Dict[str, Any] = {'check_fields': os.environ.get('ROS_PYTHON_CHECK_FIELDS', '')}
     rng = np.random.default_rng(3)
     exact = True
@@ -327,7 +328,7 @@ def w_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
     rclpy, executor, name = _rclpy_init(spec['tuned'])
     from sensor_msgs.msg import Image, PointCloud2
     from camera_node.ros.messages import stamp_msg
-    from camera_node.ros.streams import stream_qos
+    from camera_node.ros.publishers import stream_qos
     stop = _stop_event()
     node = rclpy.create_node('bench_floor')
     pubs = []

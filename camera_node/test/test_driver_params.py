@@ -62,9 +62,10 @@ def test_defaults_pass_their_own_specs_and_runtime_options_are_accepted_before_o
         if not (name in NEEDS_SOURCE and spec.name == 'source'):
             assert reason is None, reason
     drv = cls(store)
+    handlers = drv.option_handlers()
     for spec in cls.parameters:
         if not spec.read_only:
-            drv.check_option(spec.name, spec.default)      # no device yet: nothing refused
+            handlers[spec.name].check(spec.default)        # no device yet: nothing refused
 
 
 REFUSED = [

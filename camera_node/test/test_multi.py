@@ -91,3 +91,13 @@ def test_bad_cameras_file_is_a_clear_error(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert "two cameras are named 'a'" in res.stderr
+
+
+def test_nested_parameters_of_a_params_file_become_dotted_names(tmp_path):
+    path = tmp_path / 'nested.yaml'
+    path.write_text('/**:\n  ros__parameters:\n    spatial_filter:\n      enable: true\n'
+                    '      filter_magnitude: 3\n    temporal_filter.enable: true\n'
+                    '    width: 64\n')
+    params = multi._file_parameters(str(path), 'cam', 'camera')
+    assert params == {'spatial_filter.enable': True, 'spatial_filter.filter_magnitude': 3,
+                      'temporal_filter.enable': True, 'width': 64}

@@ -5,6 +5,7 @@ import pytest
 
 from camera_node.core import cloud as geometry
 from camera_node.core.errors import DriverError
+from camera_node.core.filterparams import FILTER_NAMES
 from camera_node.core.params import ParameterApplier, ParameterStore
 from camera_node.drivers import driver_class
 from camera_node.core.types import default_intrinsics
@@ -125,8 +126,10 @@ def test_runtime_options():
     with SyntheticDriver(store) as d:
         for name, handler in d.option_handlers().items():
             applier.on_change(name, handler)
-        assert sorted(d.option_handlers()) == [
-            'emitter_enabled', 'emitter_on_off', 'fps', 'motion']
+        assert sorted(n for n in d.option_handlers() if n not in FILTER_NAMES) == [
+            'depth_holes', 'depth_noise', 'depth_noise_seed', 'emitter_enabled',
+            'emitter_on_off', 'fps', 'motion']
+        assert FILTER_NAMES <= set(d.option_handlers())     # the depth filters: runtime too
         assert applier.apply([('fps', 15.0)]) is None
         assert d.properties().fps == 15.0 and d.options['fps'] == 15.0
         assert 'fps must be within' in applier.apply([('fps', 1000.0)])

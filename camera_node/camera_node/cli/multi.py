@@ -29,7 +29,22 @@ def _file_parameters(path: str, namespace: str, node_name: str) -> Dict[str, Any
     for key in ('/**', node_name, full):
         section = data.get(key)
         if isinstance(section, dict):
-            out.update(section.get('ros__parameters') or {})
+            out.update(flatten(section.get('ros__parameters') or {}))
+    return out
+
+
+def flatten(params: Dict[str, Any], prefix: str = '') -> Dict[str, Any]:
+    """Return nested parameter maps as dotted names, as ROS reads a params file.
+
+    ``{spatial_filter: {enable: true}}`` is ``spatial_filter.enable``.
+    """
+    out: Dict[str, Any] = {}
+    for key, value in params.items():
+        name = prefix + str(key)
+        if isinstance(value, dict):
+            out.update(flatten(value, name + '.'))
+        else:
+            out[name] = value
     return out
 
 

@@ -92,11 +92,18 @@ def node_parameters(drivers: Sequence[str]) -> Tuple[ParamSpec, ...]:
                   read_only=False),
         ParamSpec('jpeg_quality', 80, 'JPEG quality of compressed images and GetImage.',
                   read_only=False, min=1, max=100, step=1),
-        ParamSpec('png_level', 1, 'PNG compression level of GetImage PNG answers.',
+        ParamSpec('png_level', 1, 'PNG compression level of GetImage PNG answers and of '
+                  'compressedDepth.',
                   read_only=False, min=0, max=9, step=1),
         ParamSpec('publish_aligned_depth', True,
                   'Publish aligned_depth_to_color/* when it has subscribers.',
                   read_only=False),
+        ParamSpec('publish_compressed_depth', True, 'Publish .../compressedDepth of depth and '
+                  'aligned depth (compressed_depth_image_transport format) when subscribed.',
+                  read_only=False),
+        ParamSpec('compressed_depth_format', 'png', 'compressedDepth coding: png (png_level; '
+                  'smallest) or rvl (faster on noisy depth).', read_only=False,
+                  choices=('png', 'rvl')),
         ParamSpec('publish_in_capture_thread', False,
                   'Publish each frame set from the capture thread before the next read, '
                   'instead of handing the newest to a publish thread (which drops frame '

@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import bisect
 import collections
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 import threading
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .types import FrameSet
-
-#: FrameSet fields that may hold arrays (every field but the stamp)
-FRAME_FIELDS: Tuple[str, ...] = tuple(f.name for f in fields(FrameSet) if f.name != 'stamp_ns')
 
 
 @dataclass
@@ -49,7 +46,7 @@ class Entry:
 
 def _arrays(item: Any) -> List[np.ndarray]:
     if isinstance(item, FrameSet):
-        values = [getattr(item, name) for name in FRAME_FIELDS]
+        values = item.held()       # a JPEG colour image counts as its bytes (not decoded)
     elif isinstance(item, (tuple, list)):
         values = list(item)
     elif isinstance(item, dict):

@@ -8,9 +8,9 @@ infrared is ``HxW uint8``. IMU samples travel on their own path (:class:`ImuSamp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -164,11 +164,43 @@ class FrameMetadata:
     temperature_c: Optional[float] = None
 
 
+#: the FrameSet fields that hold images
+IMAGE_FIELDS = ('color', 'depth', 'aligned_depth', 'infra1', 'infra2')
+
+
+class _Colour:
+    """``FrameSet.color``: the array given, or the JPEG ``color_jpeg`` decoded when first read.
+
+    A source that delivers JPEG (an MJPEG webcam or stream, an OAK's encoder) hands its
+    bytes over undecoded; whoever needs pixels (a raw image topic, the cloud, a service
+    asking for PNG) reads ``color`` and decodes them then, once per frame set (two threads
+    reading at the same moment may both decode; both get the same pixels).
+    """
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return None        # the field's default
+        value = obj.__dict__.get('_color')
+        if value is None and obj.__dict__.get('color_jpeg') is not None:
+            from .jpeg import decode_rgb   # OpenCV is imported only where JPEG is decoded
+            value = decode_rgb(obj.__dict__['color_jpeg'])
+            value.flags.writeable = False
+            obj.__dict__['_color'] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__['_color'] = value
+
+
 @dataclass
 class FrameSet:
     """Images captured together.
 
-    :param color: ``HxWx3 uint8`` RGB.
+    Consumers never change a frame set (the pre-event buffer keeps references to them):
+    a step that changes an image makes a new one (:meth:`replace`).
+
+    :param color: ``HxWx3 uint8`` RGB; with ``color_jpeg`` it may be left None and is
+        decoded from the JPEG when first read.
     :param depth: ``HxW uint16`` millimetres in the depth imager's geometry, or None.
     :param aligned_depth: ``HxW uint16`` millimetres registered to the colour image
         (same size as ``color``), or None when the driver cannot align.
@@ -178,15 +210,53 @@ class FrameSet:
         or None.
     :param metadata: per image (``color``, ``depth``, ``infra1``, ``infra2``), what the
         device reported about it; images without an entry have none.
+    :param depth_intrinsics: the intrinsics of this ``depth`` image when they are not the
+        device's ``CameraProperties.depth`` (a decimated image); None: those.
+    :param color_jpeg: the colour image as the source delivered it, a complete JPEG, or
+        None; published as is on the compressed topic.
+
+    ``encoded`` caches encodings of this frame set's images, keyed ``(format, field,
+    setting)`` (``('jpeg', 'color', 80)``, ``('png', 'aligned_depth', 1)``): the
+    compressed topics fill it, the Viam services reuse what is there.
     """
 
-    color: np.ndarray
+    color: np.ndarray = _Colour()
     depth: Optional[np.ndarray] = None
     aligned_depth: Optional[np.ndarray] = None
     stamp_ns: int = 0
     infra1: Optional[np.ndarray] = None
     infra2: Optional[np.ndarray] = None
     metadata: Dict[str, FrameMetadata] = field(default_factory=dict)
+    depth_intrinsics: Optional[Intrinsics] = None
+    color_jpeg: Optional[bytes] = None
+    encoded: Dict[Tuple[str, str, Any], bytes] = field(default_factory=dict, init=False,
+                                                       repr=False, compare=False)
+
+    @property
+    def has_color_pixels(self) -> bool:
+        """Whether the colour pixels are at hand (given, or decoded already)."""
+        return self.__dict__.get('_color') is not None
+
+    def replace(self, **changes: Any) -> 'FrameSet':
+        """Return a copy with some fields changed, without decoding a JPEG colour image.
+
+        Encodings cached for the fields that did not change are kept.
+        """
+        values = {f.name: self.__dict__.get('_color') if f.name == 'color'
+                  else getattr(self, f.name) for f in fields(self) if f.init}
+        values.update(changes)
+        out = FrameSet(**values)
+        out.encoded.update((k, v) for k, v in list(self.encoded.items())
+                           if k[1] not in changes)
+        return out
+
+    def held(self) -> List[np.ndarray]:
+        """Return the arrays this frame set holds (a JPEG's bytes as a uint8 view)."""
+        out = [a for a in (self.__dict__.get('_color'), self.depth, self.aligned_depth,
+                           self.infra1, self.infra2) if isinstance(a, np.ndarray)]
+        if self.color_jpeg is not None:
+            out.append(np.frombuffer(self.color_jpeg, dtype=np.uint8))
+        return out
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ import threading
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 import warnings
 
+from ..core.depthfilter import DepthFilter
 from ..core.errors import DriverError
+from ..core.filterparams import check_change, FILTER_NAMES, FilterSettings
 from ..core.params import Handler, ParameterStore, ParamSpec
 from ..core.types import CameraProperties, FrameSet, ImuSample
 
@@ -49,6 +51,10 @@ class Driver(abc.ABC):
     viam_depth_name = 'depth'
     viam_infra1_name = 'ir_left'
     viam_infra2_name = 'ir_right'
+    #: whether the driver's SDK runs the depth filters (``core.depthfilter`` parameters,
+    #: in the driver's ``parameters`` when it has depth); False: the seam runs the core's
+    #: numpy chain on every frame set :meth:`read` returns
+    native_depth_filters = False
 
     def __init__(self, options: Union[ParameterStore, Mapping[str, Any], None] = None) -> None:
         store = options if isinstance(options, ParameterStore) else \
@@ -58,6 +64,8 @@ class Driver(abc.ABC):
         self._opened = False
         self._closed = False
         self._imu_sink: Optional[Callable[[ImuSample], None]] = None
+        self._depth_filter = DepthFilter() if FILTER_NAMES <= set(self.options) \
+            and not self.native_depth_filters else None
 
     # -- public API ---------------------------------------------------------------------
     def open(self) -> None:
@@ -70,10 +78,17 @@ class Driver(abc.ABC):
             self._closed = False
 
     def read(self, timeout: float) -> Optional[FrameSet]:
-        """Return the next frame set, or None when none arrived within timeout seconds."""
+        """Return the next frame set, or None when none arrived within timeout seconds.
+
+        Depth comes filtered (the depth filter parameters), by the SDK or by the core.
+        """
         if not self._opened:
             raise DriverError('driver %r is not open' % self.name)
-        return self._read(timeout)
+        fs = self._read(timeout)
+        chain = self._depth_filter
+        if fs is not None and chain is not None:
+            fs = chain.process(fs, self.properties(), FilterSettings.from_options(self.options))
+        return fs
 
     def close(self) -> None:
         """Release the device. Safe to call more than once and from any thread."""
@@ -130,13 +145,33 @@ class Driver(abc.ABC):
         needs it (a loop flag, a frame rate) sees the new value once the change is stored.
         """
 
+    def check_filter_option(self, name: str, value: Any) -> None:
+        """Raise InvalidOptionError if a depth filter setting cannot be used now.
+
+        The default checks the settings against each other (a minimum below the maximum);
+        drivers whose SDK filters add what the SDK cannot do.
+        """
+        check_change(self.options, name, value)
+
+    def set_filter_option(self, name: str, value: Any) -> None:
+        """Apply a checked depth filter setting (default: the chain reads it every frame)."""
+
     def option_handlers(self) -> Dict[str, Handler]:
-        """Return, for each runtime option, what a change does: check, then set, the option."""
+        """Return, for each runtime option, what a change does: check, then set, the option.
+
+        Depth filter parameters go to :meth:`check_filter_option` and
+        :meth:`set_filter_option`, every other one to :meth:`check_option` and
+        :meth:`set_option`.
+        """
         def handler(name: str) -> Handler:
+            filters = name in FILTER_NAMES
+            check_hook = self.check_filter_option if filters else self.check_option
+            set_hook = self.set_filter_option if filters else self.set_option
+
             def check(value: Any) -> Any:
-                self.check_option(name, value)
+                check_hook(name, value)
                 return value
-            return Handler(apply=lambda value: self.set_option(name, value), check=check)
+            return Handler(apply=lambda value: set_hook(name, value), check=check)
         return {spec.name: handler(spec.name) for spec in self.parameters if not spec.read_only}
 
     # -- context manager ----------------------------------------------------------------

@@ -39,10 +39,11 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo
 import yaml
 
+from ..core.calibration import Calibration
 from ..core.clipfiles import create_under
 from ..core.frames import Transform
 from ..core.prebuffer import Entry
-from .messages import stamp_msg, transform_messages
+from .messages import camera_info, stamp_msg, transform_messages
 from .tf import TF_STATIC_QOS, TFMessage
 
 #: rosbag2 metadata version written (integer QoS policies: read by Humble .. Rolling)
@@ -196,6 +197,7 @@ class BagWriter:
         self._channels: Dict[str, Tuple[int, str, Any]] = {}
         self.counts: Dict[str, int] = {}
         self._templates: Dict[Tuple[int, str], bytes] = {}
+        self._own_infos: Dict[Tuple[Any, ...], CameraInfo] = {}
         self._tf_sent: Optional[Tuple[Transform, ...]] = None
         self.first_ns: Optional[int] = None
         self.last_ns = 0
@@ -258,6 +260,8 @@ class BagWriter:
             self._add(s.topic, 'sensor_msgs/msg/Image', s.qos,
                       image_cdr(pixels, s.encoding, s.frame_id, stamp), stamp)
             info = context.infos.get(s.key) if context is not None else None
+            if info is not None and s.field == 'depth' and fs.depth_intrinsics is not None:
+                info = self._own_info(fs.depth_intrinsics, s.frame_id)   # decimated depth
             if s.info_topic and info is not None:
                 key = (id(info), s.key)
                 template = self._templates.get(key)
@@ -265,6 +269,15 @@ class BagWriter:
                     template = self._templates[key] = serialize_message(info)
                 self._add(s.info_topic, 'sensor_msgs/msg/CameraInfo', s.info_qos,
                           _stamped(template, stamp), stamp)
+
+    def _own_info(self, intr: Any, frame_id: str) -> CameraInfo:
+        """Return the CameraInfo of an image with intrinsics of its own (one per camera)."""
+        key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, frame_id)
+        info = self._own_infos.get(key)
+        if info is None:
+            info = self._own_infos[key] = camera_info(Calibration.from_intrinsics(intr),
+                                                      frame_id)
+        return info
 
     # -- the end --------------------------------------------------------------------------
     def _metadata(self) -> Dict[str, Any]:

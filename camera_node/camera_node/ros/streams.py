@@ -1,37 +1,28 @@
-"""The camera's topics: one row of :data:`STREAMS` per topic, and the publishers behind them.
+"""The camera's topics: one row of :data:`STREAMS` per topic, and the set publishing them.
 
 A row names the topic, the CameraInfo topic beside it, the encoding, the frame, the
 parameter that enables it, and the :class:`~camera_node.core.types.FrameSet` field it
-publishes. ``kind`` picks the publisher: ``image`` (sensor_msgs/Image with a reused
-buffer), ``jpeg`` (CompressedImage of colour), ``cloud`` (PointCloud2 from aligned depth
-and colour) or ``metadata`` (camera_node_interfaces/Metadata: what the device said about
-that field's image). Every stream is computed only while someone subscribes, and all
-streams of one frame set carry its capture stamp. To add a topic, add a row. (IMU samples
-do not come in frame sets: :mod:`camera_node.ros.imu` publishes them.)
+publishes. ``kind`` picks the publisher (:data:`camera_node.ros.publishers.KINDS`):
+``image`` (sensor_msgs/Image with a reused buffer), ``jpeg`` (CompressedImage of colour),
+``compressed_depth`` (a depth image in compressed_depth_image_transport's format),
+``cloud`` (PointCloud2 from aligned depth and colour) or ``metadata``
+(camera_node_interfaces/Metadata: what the device said about that field's image). Every
+stream is computed only while someone subscribes, and all streams of one frame set carry
+its capture stamp. To add a topic, add a row. (IMU samples do not come in frame sets:
+:mod:`camera_node.ros.imu` publishes them.)
 """
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 import threading
 from typing import Any, Dict, List, Mapping, Optional
 
-from builtin_interfaces.msg import Time
-import numpy as np
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-
-from camera_node_interfaces.msg import Metadata
-
 from ..core.calibration import Calibration, IntrinsicsResolver
-from ..core.capture import RateMeter
-from ..core.cloud import CloudBuffer, POINT_STEP, ray_table
 from ..core.frames import FrameNames, stereo_baseline_m
 from ..core.types import CameraProperties, FrameSet
-from ..viam import codecs
-from .messages import camera_info, point_fields, stamp_msg
+from .messages import camera_info, stamp_msg
+from .publishers import KINDS
 
 
 @dataclass(frozen=True)
@@ -39,7 +30,7 @@ class StreamSpec:
     """One topic of the camera.
 
     :param key: name in status and diagnostics.
-    :param kind: ``image``, ``jpeg`` or ``cloud``.
+    :param kind: ``image``, ``jpeg``, ``compressed_depth``, ``cloud`` or ``metadata``.
     :param topic: node-relative topic.
     :param info_topic: node-relative CameraInfo topic published beside it, or None.
     :param encoding: sensor_msgs/Image encoding (``image`` rows).
@@ -70,9 +61,16 @@ STREAMS = (
                'color_optical', 'color', 'color', 'publish_compressed'),
     StreamSpec('depth', 'image', '~/depth/image_rect_raw', '~/depth/camera_info', '16UC1',
                'depth_optical', 'depth', 'depth', needs='depth'),
+    StreamSpec('depth_compressed', 'compressed_depth', '~/depth/image_rect_raw/compressedDepth',
+               None, '16UC1', 'depth_optical', 'depth', 'depth', 'publish_compressed_depth',
+               needs='depth'),
     StreamSpec('aligned_depth', 'image', '~/aligned_depth_to_color/image_raw',
                '~/aligned_depth_to_color/camera_info', '16UC1', 'color_optical',
                'aligned_depth', 'color', 'publish_aligned_depth', needs='depth'),
+    StreamSpec('aligned_depth_compressed', 'compressed_depth',
+               '~/aligned_depth_to_color/image_raw/compressedDepth', None, '16UC1',
+               'color_optical', 'aligned_depth', 'color', 'publish_compressed_depth',
+               needs='depth'),
     StreamSpec('points', 'cloud', '~/depth/color/points', None, '', 'color_optical',
                'aligned_depth', 'color', 'publish_cloud', needs='depth'),
     StreamSpec('infra1', 'image', '~/infra1/image_rect_raw', '~/infra1/camera_info', 'mono8',
@@ -90,192 +88,6 @@ STREAMS = (
 )
 
 
-def stream_qos() -> QoSProfile:
-    """Return a fresh QoS profile for one stream publisher: reliable (REP-2003), keep last 1.
-
-    Each publisher gets its own object because qos_overrides.* parameters are applied to
-    the profile in place.
-    """
-    return QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.VOLATILE)
-
-
-class _Stream:
-    """The publisher(s) of one row; subclasses fill the message."""
-
-    msg_type: Any = None
-
-    def __init__(self, node: Any, spec: StreamSpec, frame_id: str,
-                 settings: Mapping[str, Any]) -> None:
-        overriding = QoSOverridingOptions.with_default_policies()
-        self.spec = spec
-        self.frame_id = frame_id
-        self.settings = settings
-        self.pub = node.create_publisher(self.msg_type, spec.topic, stream_qos(),
-                                         qos_overriding_options=overriding)
-        self.info_pub = None
-        if spec.info_topic:
-            self.info_pub = node.create_publisher(CameraInfo, spec.info_topic, stream_qos(),
-                                                  qos_overriding_options=overriding)
-        self.info: Optional[CameraInfo] = None
-        self.rate = RateMeter()
-
-    def wanted(self) -> bool:
-        """Whether it is enabled and anyone listens to it or its CameraInfo."""
-        if self.spec.enable and not self.settings[self.spec.enable]:
-            return False
-        n = self.pub.get_subscription_count()
-        if self.info_pub is not None:
-            n += self.info_pub.get_subscription_count()
-        return n > 0
-
-    def set_info(self, info: CameraInfo, calibration: Calibration) -> None:
-        """Use info (frame id filled in here) for this stream's CameraInfo."""
-        info.header.frame_id = self.frame_id
-        self.info = info
-
-    def publish(self, fs: FrameSet, stamp: Time) -> None:
-        """Publish the frame set's field (if present) and its CameraInfo with one stamp."""
-        data = getattr(fs, self.spec.field)
-        if data is None:
-            return
-        msg = self.message(fs, data, stamp)
-        if msg is None:
-            return
-        self.pub.publish(msg)
-        if self.info_pub is not None and self.info is not None:
-            self.info.header.stamp = stamp
-            self.info_pub.publish(self.info)
-        self.rate.tick()
-
-    def message(self, fs: FrameSet, data: np.ndarray, stamp: Time) -> Any:
-        """Return the message to publish (subclass hook)."""
-        raise NotImplementedError
-
-
-class ImageStream(_Stream):
-    """An Image topic whose message buffer is reused frame after frame (one memcpy)."""
-
-    msg_type = Image
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.msg = Image()
-        self.msg.header.frame_id = self.frame_id
-        self.msg.encoding = self.spec.encoding
-        self.msg.is_bigendian = 0
-        self._view: Optional[np.ndarray] = None
-
-    def message(self, fs: FrameSet, image: np.ndarray, stamp: Time) -> Image:
-        """Copy image into the reused message and stamp it."""
-        msg = self.msg
-        if self._view is None or self._view.shape != image.shape \
-                or self._view.dtype != image.dtype:
-            h, w = image.shape[:2]
-            msg.height, msg.width = h, w
-            msg.step = w * image.itemsize * (image.shape[2] if image.ndim == 3 else 1)
-            msg.data = array('B', bytes(msg.step * h))
-            self._view = np.frombuffer(msg.data, dtype=image.dtype).reshape(image.shape)
-        np.copyto(self._view, image)
-        msg.header.stamp = stamp
-        return msg
-
-
-class JpegStream(_Stream):
-    """A CompressedImage topic of the colour image (``rgb8; jpeg compressed bgr8``)."""
-
-    msg_type = CompressedImage
-
-    def message(self, fs: FrameSet, image: np.ndarray, stamp: Time) -> CompressedImage:
-        """Encode the colour image at ``jpeg_quality``."""
-        msg = CompressedImage()
-        msg.header.stamp = stamp
-        msg.header.frame_id = self.frame_id
-        msg.format = 'rgb8; jpeg compressed bgr8'
-        msg.data = codecs.encode_jpeg(image, int(self.settings['jpeg_quality']))
-        return msg
-
-
-class CloudStream(_Stream):
-    """An XYZRGB PointCloud2 of aligned depth and colour, organized unless ``cloud_dense``."""
-
-    msg_type = PointCloud2
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._calibration: Optional[Calibration] = None
-        self._key: Any = None
-        self._buf: Optional[CloudBuffer] = None
-        self._msg: Optional[PointCloud2] = None
-
-    def set_info(self, info: CameraInfo, calibration: Calibration) -> None:
-        """Remember the colour calibration: its intrinsics back-project the depth."""
-        self._calibration = calibration
-        self._key = None
-
-    def message(self, fs: FrameSet, depth: np.ndarray, stamp: Time) -> PointCloud2:
-        """Fill the reused cloud buffer from aligned depth and colour."""
-        intr = self._calibration.intrinsics()
-        dec = int(self.settings['cloud_decimation'])
-        key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, dec)
-        if self._key != key:
-            rays = ray_table(intr, dec)
-            msg = PointCloud2()
-            msg.header.frame_id = self.frame_id
-            msg.height, msg.width = rays.height, rays.width
-            msg.fields = point_fields()
-            msg.is_bigendian = False
-            msg.point_step = POINT_STEP
-            msg.row_step = POINT_STEP * rays.width
-            msg.data = array('B', bytes(rays.width * rays.height * POINT_STEP))
-            self._buf = CloudBuffer(rays, msg.data)
-            self._msg = msg
-            self._key = key
-        valid = self._buf.fill(depth, fs.color)
-        msg = self._msg
-        msg.header.stamp = stamp
-        if self.settings['cloud_dense']:
-            dense = PointCloud2()
-            dense.header = msg.header
-            dense.fields = msg.fields
-            dense.height, dense.width = 1, valid
-            dense.point_step = POINT_STEP
-            dense.row_step = POINT_STEP * valid
-            dense.is_dense = True
-            dense.data = self._buf.dense_bytes()
-            return dense
-        msg.is_dense = valid == msg.width * msg.height
-        return msg
-
-
-class MetadataStream(_Stream):
-    """What the device reported about the row's image (Metadata), if it reported anything."""
-
-    msg_type = Metadata
-
-    def message(self, fs: FrameSet, image: np.ndarray, stamp: Time) -> Optional[Metadata]:
-        """Return the metadata of the row's field, or None when the frame set has none."""
-        md = fs.metadata.get(self.spec.field)
-        if md is None:
-            return None
-        msg = Metadata()
-        msg.header.stamp = stamp
-        msg.header.frame_id = self.frame_id
-        msg.frame_counter = -1 if md.frame_counter is None else int(md.frame_counter)
-        msg.emitter = (Metadata.EMITTER_UNKNOWN if md.emitter_on is None else
-                       Metadata.EMITTER_ON if md.emitter_on else Metadata.EMITTER_OFF)
-        nan = float('nan')
-        for name in ('exposure_us', 'gain', 'laser_power_mw', 'temperature_c'):
-            value = getattr(md, name)
-            setattr(msg, name, nan if value is None else float(value))
-        return msg
-
-
-_KINDS = {'image': ImageStream, 'jpeg': JpegStream, 'cloud': CloudStream,
-          'metadata': MetadataStream}
-
-
 class StreamSet:
     """Every topic of one camera: made on the first open, refreshed on calibration changes."""
 
@@ -285,7 +97,7 @@ class StreamSet:
         self.names = names
         self.settings = settings
         self.intrinsics = intrinsics
-        self.streams: Dict[str, _Stream] = {}
+        self.streams: Dict[str, Any] = {}
         self.lock = threading.Lock()
         self.published_sets = 0
         self.publish_errors = 0
@@ -298,7 +110,7 @@ class StreamSet:
             for spec in STREAMS:
                 if spec.key in self.streams or (spec.needs and spec.needs not in sensors):
                     continue
-                self.streams[spec.key] = _KINDS[spec.kind](
+                self.streams[spec.key] = KINDS[spec.kind](
                     self.node, spec, getattr(self.names, spec.frame), self.settings)
             self._props = props
             self._set_infos(props)

@@ -21,7 +21,7 @@ from ..core.orientation import matrix_to_axis_angle, rotation_matrix_to_quaterni
 from ..core.prebuffer import PreEventBuffer
 from ..core.session import CameraSession, State
 from ..core.types import FrameSet, Intrinsics
-from . import codecs
+from . import codecs, encoded
 from .distortion import ros_distortion_to_viam
 from .geometries import CameraGeometry
 from .pcd import depth_to_pcd
@@ -141,11 +141,16 @@ class ViamCamera:
         return sensor, image
 
     def _encode(self, name: str, sensor: str, fs: FrameSet, wanted: str) -> EncodedImage:
+        """Encode one image; a colour JPEG or depth PNG the topics made for fs is reused."""
         stream, array = self._pixels(fs, sensor)
-        kind = _KINDS[sensor]
-        data, mime, _ = codecs.encode_image(kind, array, wanted,
-                                            jpeg_quality=int(self.settings['jpeg_quality']),
-                                            png_level=int(self.settings['png_level']))
+        quality, level = int(self.settings['jpeg_quality']), int(self.settings['png_level'])
+        mime, _ = codecs.choose_mime(_KINDS[sensor], wanted)
+        if sensor == 'color' and mime == codecs.MIME_JPEG:
+            data = encoded.color_jpeg(fs, quality)
+        elif sensor == 'depth' and mime == codecs.MIME_PNG:
+            data = encoded.png(fs, stream, level)
+        else:
+            data = codecs.CODECS[mime].encode(array, quality, level)
         return EncodedImage(name, mime, data, stream, array, fs.stamp_ns)
 
     def _frame_set(self, options: Mapping[str, Any]) -> FrameSet:
@@ -230,7 +235,7 @@ class ViamCamera:
         if fs.aligned_depth is not None:
             intr, depth, rgb = self._color_intrinsics()[0], fs.aligned_depth, fs.color
         else:
-            intr, depth, rgb = props.depth, fs.depth, None
+            intr, depth, rgb = fs.depth_intrinsics or props.depth, fs.depth, None
         try:
             data = depth_to_pcd(depth, rgb, intr, dec)
         except ValueError as exc:

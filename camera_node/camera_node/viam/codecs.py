@@ -42,6 +42,8 @@ from typing import Callable, Dict, Tuple, Union
 import cv2
 import numpy as np
 
+from ..core import jpeg as core_jpeg
+
 MIME_JPEG = 'image/jpeg'
 MIME_PNG = 'image/png'
 MIME_VIAM_RGBA = 'image/vnd.viam.rgba'
@@ -265,30 +267,12 @@ def png_size(data: Bytes) -> Tuple[int, int]:
     return int.from_bytes(data[16:20], 'big'), int.from_bytes(data[20:24], 'big')
 
 
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
 def jpeg_size(data: Bytes) -> Tuple[int, int]:
     """Return ``(width, height)`` from a JPEG's first start-of-frame segment (no decoding)."""
-    data = bytes(_as_bytes(data))
-    if not data.startswith(JPEG_MAGIC):
-        raise FormatError('not a JPEG (no SOI marker)')
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            raise FormatError('JPEG segment without a marker at byte %d' % pos)
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        length = int.from_bytes(data[pos + 2:pos + 4], 'big')
-        if marker in _SOF_MARKERS and pos + 9 <= len(data):
-            return (int.from_bytes(data[pos + 7:pos + 9], 'big'),
-                    int.from_bytes(data[pos + 5:pos + 7], 'big'))
-        if length < 2:
-            break
-        pos += 2 + length
-    raise FormatError('JPEG has no start-of-frame segment')
+    try:
+        return core_jpeg.jpeg_size(_as_bytes(data))
+    except ValueError as exc:
+        raise FormatError(str(exc)) from None
 
 
 def _rgba_to_rgb(data: Bytes) -> np.ndarray:

@@ -22,8 +22,7 @@ from .params import PARAMETERS
 from .source import all_messages, BagFiles, Decoders, find_streams, first_messages, \
     iter_records, open_bag, Stream, TF_STATIC
 from ...core.errors import DeviceNotFoundError, EndOfStream, InvalidOptionError
-from ...core.prebuffer import FRAME_FIELDS
-from ...core.types import CameraProperties, default_intrinsics, FrameSet
+from ...core.types import CameraProperties, default_intrinsics, FrameSet, IMAGE_FIELDS
 from ..base import CommandHandler, Driver
 
 #: a frame this late (ns) restarts the pacing clock instead of bursting to catch up
@@ -59,7 +58,7 @@ class BagDriver(Driver):
         streams = find_streams(bag, self.options['topic_prefix'])
         notes = []
         for s in streams:
-            if s.field not in FRAME_FIELDS:
+            if s.field not in IMAGE_FIELDS:
                 notes.append('%s (%s) is not a frame set field here: not played'
                              % (s.topic, s.field))
                 s.present = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import ParamSpec
 
 
@@ -44,4 +45,4 @@ PARAMETERS = (
               'of the recorded capture times.'),
     ParamSpec('publish_clock', False, 'Publish /clock from the recorded time being played '
               '(for nodes run with use_sim_time:=true; not with restamp).'),
-)
+) + FILTER_PARAMETERS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import ParamSpec
 from ..opencv.sources import check_file_source, check_sequence_pattern
 
@@ -34,4 +35,4 @@ PARAMETERS = (
     ParamSpec('default_hfov_deg', 60.0, 'Horizontal field of view assumed for the default '
               'intrinsics when no calibration file is given, degrees.', min=1.0,
               max=179.0),
-)
+) + FILTER_PARAMETERS

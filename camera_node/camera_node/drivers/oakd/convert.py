@@ -12,6 +12,7 @@ import numpy as np
 from .graph import COLOR_SOCKET, GraphHandles, LEFT_SOCKET, RIGHT_SOCKET, STEREO_INPUT_SIZE
 from .pairing import td_ns
 from ...core.errors import DriverError
+from ...core.jpeg import complete_jpeg
 from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
                            ImuInfo, ImuSample, Intrinsics)
 
@@ -30,6 +31,17 @@ def color_to_rgb(msg: Any) -> np.ndarray:
     if bgr.ndim == 2:
         bgr = np.repeat(bgr[..., None], 3, axis=2)
     return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def color_of(msg: Any) -> Tuple[Optional[np.ndarray], Optional[bytes], Any]:
+    """Return (RGB pixels or None, JPEG or None, the frame's ImgFrame metadata) of colour.
+
+    An ``EncodedFrame`` (the device's MJPEG encoder) gives its JPEG, undecoded; an
+    ``ImgFrame`` its pixels.
+    """
+    if isinstance(msg, dai.EncodedFrame):
+        return None, complete_jpeg(bytes(msg.getData())), msg.getImgFrameMeta()
+    return color_to_rgb(msg), None, msg
 
 
 def depth_to_mm(msg: Any) -> np.ndarray:

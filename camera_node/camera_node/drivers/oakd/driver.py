@@ -9,15 +9,20 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import depthai as dai
+import numpy as np
 
 from . import options as opts
-from .convert import (color_to_rgb, depth_to_mm, eeprom_facts, frame_metadata, ImuReader,
+from . import postproc
+from .convert import (color_of, depth_to_mm, eeprom_facts, frame_metadata, ImuReader,
                       make_properties, mono_to_array, socket_intrinsics, stamp_ns)
 from .graph import build_device_graph, GraphBuilder, GraphHandles, GraphRequest, shutdown
 from .pairing import FramePairer
 from .params import PARAMETERS, parse_profile
+from ...core import depthops
+from ...core.align import align_depth
 from ...core.errors import DeviceLostError, DriverError, InvalidOptionError
-from ...core.types import CameraProperties, FrameSet
+from ...core.filterparams import FilterSettings
+from ...core.types import CameraProperties, Extrinsics, FrameSet
 from ..base import CommandHandler, Driver
 
 _log = logging.getLogger(__name__)
@@ -34,6 +39,7 @@ class OakDriver(Driver):
 
     name = 'oakd'
     parameters = PARAMETERS
+    native_depth_filters = True    # the device's post-processing (.postproc)
 
     def __init__(self, options: Any = None,
                  graph_builder: Optional[GraphBuilder] = None) -> None:
@@ -59,6 +65,7 @@ class OakDriver(Driver):
         self._ir_drivers: List[Any] = []
         self._warned_shape = False
         self._frames = 0
+        self._filters = FilterSettings()
 
     # -- options ----------------------------------------------------------------------------
     def check_option(self, name: str, value: Any) -> None:
@@ -75,6 +82,21 @@ class OakDriver(Driver):
             if self._h is not None:
                 opts.check(self._h, self._ir_drivers, name)
 
+    def check_filter_option(self, name: str, value: Any) -> None:
+        """Refuse what the device cannot change while it streams (decimation)."""
+        super().check_filter_option(name, value)
+        with self._lock:
+            if self._h is not None:
+                postproc.check_runtime(name, value)
+
+    def _send_filters(self, h: GraphHandles) -> None:
+        """Send changed post-processing settings to the device (capture thread)."""
+        wanted = FilterSettings.from_options(self.options)
+        if wanted != self._filters and h.config_queue is not None \
+                and h.stereo_config is not None:
+            h.config_queue.send(postproc.configure(h.stereo_config, wanted))
+        self._filters = wanted
+
     def set_option(self, name: str, value: Any) -> None:
         """Send a checked runtime option to the open device (before open: at open)."""
         with self._lock:
@@ -86,8 +108,13 @@ class OakDriver(Driver):
         if not hasattr(dai.node.StereoDepth.PresetMode, self.depth_preset):
             raise InvalidOptionError('depth_preset %s is not in depthai %s'
                                      % (self.depth_preset, dai.__version__))
+        postproc.check_start(self.options)
+        self._filters = FilterSettings.from_options(self.options)
+        jpeg = int(self.options.get('jpeg_quality', 80)) if self.options['jpeg_passthrough'] \
+            else 0
         req = GraphRequest(self.device_id, self.width, self.height, self.fps,
-                           self.enable_depth, self.depth_preset, self.infra, dict(self.imu))
+                           self.enable_depth, self.depth_preset, self.infra, dict(self.imu),
+                           self._filters, jpeg)
         h = self._build(req)
         for wanted, queue, what in ((self.enable_depth, h.depth_queue, 'depth'),
                                     (self.infra[0], h.left_queue, 'left mono'),
@@ -152,6 +179,7 @@ class OakDriver(Driver):
             return None
         deadline = time.monotonic() + max(0.0, float(timeout))
         queues = self._queues(h)
+        self._send_filters(h)
         while True:
             if self._stopping:
                 return None
@@ -187,27 +215,48 @@ class OakDriver(Driver):
                 raise self._lost('queue error: %s' % exc) from exc
 
     def _frameset(self, cmsg: Any, others: Dict[str, Any]) -> FrameSet:
-        color = color_to_rgb(cmsg)
+        color, jpeg, cmeta = color_of(cmsg)
         dmsg = others.get('depth')
         depth = depth_to_mm(dmsg) if dmsg is not None else None
-        aligned = depth
-        if depth is not None and depth.shape != color.shape[:2]:
-            aligned = None
-            if not self._warned_shape:
-                self._warned_shape = True
-                _log.warning('oakd: depth %s does not match colour %s: not publishing it '
-                             'as aligned', depth.shape, color.shape[:2])
+        depth, aligned, depth_intr = self._depth_images(depth)
         self._frames += 1
         emitter = self._emitter_on()
-        metadata = {'color': frame_metadata(cmsg)}
+        metadata = {'color': frame_metadata(cmeta)}
         mono = {}
         for stream, msg in others.items():
             metadata[stream] = frame_metadata(msg, emitter)
             if stream != 'depth':
                 mono[stream] = mono_to_array(msg)
         return FrameSet(color=color, depth=depth, aligned_depth=aligned,
-                        stamp_ns=stamp_ns(cmsg), infra1=mono.get('infra1'),
-                        infra2=mono.get('infra2'), metadata=metadata)
+                        stamp_ns=stamp_ns(cmeta), infra1=mono.get('infra1'),
+                        infra2=mono.get('infra2'), metadata=metadata, depth_intrinsics=depth_intr,
+                        color_jpeg=jpeg)
+
+    def _depth_images(self, depth: Optional[np.ndarray]) -> Tuple[Any, Any, Any]:
+        """Return (depth, aligned depth, depth intrinsics or None) of a device depth frame.
+
+        The device aligns depth to colour at the colour size; decimated on the device it
+        comes smaller, with intrinsics of its own, and is registered to the colour size on
+        the host. Hole filling (which the device has not) runs here.
+        """
+        if depth is None:
+            return None, None, None
+        s = self._filters
+        if s.hole_filling is not None:
+            depth = depthops.fill_holes(depth, s.hole_filling)
+        props = self._props
+        size = (props.color.height, props.color.width)
+        if depth.shape == size:
+            return depth, depth, None
+        d = s.decimation
+        if d > 1 and depth.shape == (size[0] // d, size[1] // d):
+            intr = depthops.decimated_intrinsics(props.color, d)
+            return depth, align_depth(depth, intr, props.color, Extrinsics()), intr
+        if not self._warned_shape:
+            self._warned_shape = True
+            _log.warning('oakd: depth %s does not match colour %s: not publishing it as '
+                         'aligned', depth.shape, size)
+        return depth, None, None
 
     def _emitter_on(self) -> Optional[bool]:
         """Whether the dot projector is lit: Pro models only (others have none: None)."""

@@ -16,7 +16,9 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 import depthai as dai
 
+from . import postproc
 from ...core.errors import DeviceNotFoundError
+from ...core.filterparams import FilterSettings
 
 _log = logging.getLogger(__name__)
 
@@ -47,6 +49,10 @@ class GraphRequest:
     infra: Tuple[bool, bool] = (False, False)
     #: IMU streams and rates in Hz: {'gyro': 400, 'accel': 200}; empty: no IMU
     imu: Dict[str, int] = field(default_factory=dict)
+    #: the depth filters to run on the device (its StereoDepth post-processing)
+    filters: FilterSettings = field(default_factory=FilterSettings)
+    #: JPEG quality of the device's MJPEG encoder for colour (1..100); 0: raw BGR frames
+    jpeg_quality: int = 0
 
 
 @dataclass
@@ -54,7 +60,8 @@ class GraphHandles:
     """What a graph builder returns: a built (not started) pipeline and its endpoints.
 
     :param pipeline: the ``dai.Pipeline``; the driver starts and stops it.
-    :param color_queue: output queue of colour ``ImgFrame`` (BGR888i or any colour type).
+    :param color_queue: output queue of colour ``ImgFrame`` (BGR888i or any colour type),
+        or of ``EncodedFrame`` (JPEG) when the request asked for the device's encoder.
     :param depth_queue: output queue of RAW16 depth in mm aligned to colour, or None.
     :param calibration: the device's ``dai.CalibrationHandler``, or None.
     :param control_queue: ``dai.InputQueue`` taking ``dai.CameraControl`` for the colour
@@ -65,6 +72,9 @@ class GraphHandles:
         or None; ``right_queue`` the same for the right one.
     :param imu_queue: output queue of ``IMUData`` (accelerometer and gyroscope packets),
         or None.
+    :param stereo_config: the StereoDepth node's ``initialConfig`` (post-processing set
+        from the request), None without one; ``config_queue`` its ``inputConfig`` queue,
+        which takes changed configs at runtime.
     """
 
     pipeline: Any
@@ -77,6 +87,8 @@ class GraphHandles:
     left_queue: Optional[Any] = None
     right_queue: Optional[Any] = None
     imu_queue: Optional[Any] = None
+    stereo_config: Optional[Any] = None
+    config_queue: Optional[Any] = None
 
 
 GraphBuilder = Callable[[GraphRequest], GraphHandles]
@@ -148,11 +160,17 @@ def build_device_graph(req: GraphRequest) -> GraphHandles:
     try:
         pipeline = dai.Pipeline(device)
         cam = pipeline.create(dai.node.Camera).build(COLOR_SOCKET)
-        color_out = cam.requestOutput((req.width, req.height), dai.ImgFrame.Type.BGR888i,
+        kind = dai.ImgFrame.Type.NV12 if req.jpeg_quality else dai.ImgFrame.Type.BGR888i
+        color_out = cam.requestOutput((req.width, req.height), kind,
                                       dai.ImgResizeMode.CROP, req.fps)
+        if req.jpeg_quality:        # the device encodes colour: JPEG bytes cross the USB
+            color_out = pipeline.create(dai.node.VideoEncoder).build(
+                color_out, frameRate=req.fps, profile=dai.VideoEncoderProperties.Profile.MJPEG,
+                quality=int(req.jpeg_quality)).out
         color_queue = color_out.createOutputQueue(maxSize=QUEUE_SIZE, blocking=False)
         control_queue = cam.inputControl.createInputQueue()
         depth_queue = left_queue = right_queue = imu_queue = None
+        stereo_config = config_queue = None
         if req.enable_depth or any(req.infra):
             preset = getattr(dai.node.StereoDepth.PresetMode, req.depth_preset)
             stereo = pipeline.create(dai.node.StereoDepth).build(
@@ -160,6 +178,8 @@ def build_device_graph(req: GraphRequest) -> GraphHandles:
             stereo.setLeftRightCheck(True)  # required for alignment
             stereo.setDepthAlign(COLOR_SOCKET)
             stereo.setOutputSize(req.width, req.height)
+            stereo_config = postproc.configure(stereo.initialConfig, req.filters)
+            config_queue = stereo.inputConfig.createInputQueue()
             if req.enable_depth:
                 depth_queue = stereo.depth.createOutputQueue(maxSize=QUEUE_SIZE,
                                                              blocking=False)
@@ -184,7 +204,7 @@ def build_device_graph(req: GraphRequest) -> GraphHandles:
             calibration = None
         return GraphHandles(pipeline, color_queue, depth_queue, calibration, control_queue,
                             device, _device_facts(device, info), left_queue, right_queue,
-                            imu_queue)
+                            imu_queue, stereo_config, config_queue)
     except Exception:
         device.close()
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import parse_profile as _parse_profile, profile_check, ParamSpec
 
 #: what color_profile takes, in error messages
@@ -62,6 +63,10 @@ PARAMETERS = (
               'supports)', min=1, max=1000),
     ParamSpec('accel_fps', 200, 'accelerometer rate in Hz (the IMU picks the nearest it '
               'supports)', min=1, max=1000),
+    ParamSpec('jpeg_passthrough', False, 'Encode colour to JPEG on the device (MJPEG '
+              'encoder at jpeg_quality, set at start) and publish those bytes on '
+              'color/image_raw/compressed; pixels are decoded on the host only for raw '
+              'images, the cloud and services. Less USB bandwidth and host CPU.'),
     ParamSpec('sync_mode', 'timestamp', 'pair colour and depth by nearest timestamp '
               '(within half a frame) or by equal sequence number',
               choices=('timestamp', 'sequence')),
@@ -80,4 +85,4 @@ PARAMETERS = (
               'only)', read_only=False, min=0.0, max=1.0),
     ParamSpec('ir_flood_intensity', 0.0, 'IR flood light intensity 0..1 (Pro models '
               'only)', read_only=False, min=0.0, max=1.0),
-)
+) + FILTER_PARAMETERS

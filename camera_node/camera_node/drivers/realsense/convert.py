@@ -128,6 +128,8 @@ class FrameConverter:
         self.depth_factor = depth_scale / MM
         self.align = align
         self.device_clock_only = device_clock_only
+        #: (width, height) of the depth profile; depth frames of another size are decimated
+        self.depth_size: Optional[Tuple[int, int]] = None
         self._clock = ClockMapper()
         self._last_raw: Optional[Tuple[int, float]] = None
 
@@ -150,10 +152,14 @@ class FrameConverter:
         stamp_ns = self.stamp(color, arrival_ns)
         rgb = to_rgb(color, self.color_format)
         metadata: Dict[str, FrameMetadata] = {'color': frame_metadata(color)}
-        depth_mm = aligned_mm = None
+        depth_mm = aligned_mm = depth_intr = None
         if depth:
             depth_mm = to_millimetres(depth, self.depth_factor)
             metadata['depth'] = frame_metadata(depth)
+            if self.depth_size is not None and depth_mm.shape[::-1] != self.depth_size:
+                # decimated: the filter gives the frame intrinsics of its own
+                depth_intr = to_intrinsics(
+                    depth.get_profile().as_video_stream_profile().get_intrinsics())
             if self.align is not None:
                 aligned = self.align.process(frames).get_depth_frame()
                 if aligned:
@@ -164,7 +170,8 @@ class FrameConverter:
                 mono[i] = to_mono(frame)
                 metadata['infra%d' % (i + 1)] = frame_metadata(frame)
         return FrameSet(color=rgb, depth=depth_mm, aligned_depth=aligned_mm,
-                        stamp_ns=stamp_ns, infra1=mono[0], infra2=mono[1], metadata=metadata)
+                        stamp_ns=stamp_ns, infra1=mono[0], infra2=mono[1], metadata=metadata,
+                        depth_intrinsics=depth_intr)
 
     def imu_sample(self, frame: 'rs.frame', arrival_ns: int) -> ImuSample:
         """Return a gyro or accel motion frame as an IMU sample on the images' clock."""

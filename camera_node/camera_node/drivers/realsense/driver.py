@@ -11,10 +11,12 @@ import pyrealsense2 as rs
 from . import device as dev
 from . import options as opts
 from .convert import FrameConverter, MM, to_extrinsics, to_intrinsics
+from .filters import RsFilters
 from .motion import MotionSource
 from .params import PARAMETERS, parse_profile, serial_number
 from ...core.errors import (DeviceLostError, DeviceNotFoundError, DriverError, EndOfStream,
                             InvalidOptionError)
+from ...core.filterparams import FilterSettings
 from ...core.types import CameraProperties, Extrinsics, FrameSet, ImuInfo
 from ..base import CommandHandler, Driver
 
@@ -29,6 +31,7 @@ class RealSenseDriver(Driver):
 
     name = 'realsense'
     parameters = PARAMETERS
+    native_depth_filters = True     # librealsense's own blocks (.filters)
 
     def __init__(self, options: Any = None) -> None:
         """Take the options; nothing touches the device before :meth:`open`."""
@@ -50,6 +53,7 @@ class RealSenseDriver(Driver):
         self._motion: Optional[MotionSource] = None
         self._notes: Dict[str, Any] = {}
         self._temperature: Tuple[float, Optional[float]] = (0.0, None)
+        self._filters = RsFilters()
 
     @property
     def _playback_file(self) -> str:
@@ -98,7 +102,7 @@ class RealSenseDriver(Driver):
         while pipe is not None and converter is not None and time.monotonic() < deadline:
             ok, frames = pipe.try_wait_for_frames(100)
             if ok:
-                frameset = converter.convert(frames, time.time_ns())
+                frameset = converter.convert(self._filter(frames), time.time_ns())
                 if frameset is not None:
                     return frameset
         raise DeviceNotFoundError('RealSense recording %r delivered no frame set within %g s'
@@ -128,6 +132,8 @@ class RealSenseDriver(Driver):
         self._converter = FrameConverter(color_prof.format(), depth_prof is not None, scale,
                                          align, device_clock_only=self._playback is not None,
                                          infra=infra)
+        if depth_intr is not None:
+            self._converter.depth_size = (depth_intr.width, depth_intr.height)
         extrinsics = {key: to_extrinsics(self._reference.get_extrinsics_to(profiles[key]))
                       for key in ('infra1', 'infra2') if key in profiles}
         self._props = CameraProperties(
@@ -222,13 +228,19 @@ class RealSenseDriver(Driver):
             if not ok:
                 self._on_no_frames()
                 return None
-            frameset = converter.convert(frames, arrival_ns)
+            frameset = converter.convert(self._filter(frames), arrival_ns)
             if frameset is not None:
                 self._last_frame_time = time.monotonic()
                 self._add_temperature(frameset)
                 return frameset
             if time.monotonic() >= deadline:
                 return None
+
+    def _filter(self, frames: 'rs.composite_frame') -> 'rs.composite_frame':
+        """Run librealsense's filters the parameters switch on (capture thread)."""
+        if self._converter is None or not self._converter.with_depth:
+            return frames
+        return self._filters.process(frames, FilterSettings.from_options(self.options))[0]
 
     def _add_temperature(self, frameset: FrameSet) -> None:
         """Put the projector temperature in the stereo module's metadata (live devices).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Tuple
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import parse_profile as _parse_profile, profile_check, ParamSpec
 
 #: what a stream profile takes, in error messages
@@ -75,4 +76,4 @@ PARAMETERS = (
     ParamSpec('color_exposure', -1, 'colour exposure in units of 100 us (setting it '
               'turns auto exposure off); -1: device setting', read_only=False,
               min=-1, max=10000),
-)
+) + FILTER_PARAMETERS

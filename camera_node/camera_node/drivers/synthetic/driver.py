@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from . import scene
+from .noise import add_noise
 from .params import PARAMETERS
 from .trajectory import at_rest, IMU_IN_COLOR, State, Trajectory
 from ...core.errors import InvalidOptionError
@@ -186,9 +187,10 @@ class SyntheticDriver(Driver):
         t = due - self._mono0
         self._last_t = t
         base = self._render(seq, t)
-        return FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
-                        stamp_ns=self._stamp_ns(t), infra1=base.infra1, infra2=base.infra2,
-                        metadata=base.metadata)
+        fs = FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
+                      stamp_ns=self._stamp_ns(t), infra1=base.infra1, infra2=base.infra2,
+                      metadata=base.metadata)
+        return add_noise(fs, seq, self.options, self._props)
 
     def _close(self) -> None:
         self._stop.set()

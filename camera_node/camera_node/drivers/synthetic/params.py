@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ...core.filterparams import FILTER_PARAMETERS
 from ...core.params import ParamSpec
 
 
@@ -54,6 +55,14 @@ PARAMETERS = (
               check=_three),
     ParamSpec('accel_bias', [0.0, 0.0, 0.0], 'Constant accelerometer bias x, y, z, m/s^2.',
               check=_three),
+    ParamSpec('depth_noise', 0.0, 'Depth noise: standard deviation in mm at 1 m, growing '
+              'with the square of the distance (as stereo depth); 0: exact depth.',
+              read_only=False, min=0.0, max=100.0),
+    ParamSpec('depth_holes', 0.0, 'Share of the valid depth pixels dropped (0) in each '
+              'frame, at random; 0: none.', read_only=False, min=0.0, max=1.0),
+    ParamSpec('depth_noise_seed', 0, 'Seed of the depth noise and holes (with the frame '
+              'counter: the same seed gives the same noise).', read_only=False, min=0,
+              max=2 ** 31 - 1),
     ParamSpec('imu_seed', 0, 'Seed of the IMU noise (the same seed gives the same noise).',
               min=0, max=2 ** 31 - 1),
-)
+) + FILTER_PARAMETERS

@@ -15,10 +15,12 @@ import sys
 from typing import Any, Dict, Optional, Tuple
 
 import cv2
+import numpy as np
 
 from .grabber import Grab, Grabber
 from .params import PARAMETERS
 from ...core.errors import DeviceLostError, DeviceNotFoundError
+from ...core.jpeg import complete_jpeg, jpeg_size
 from ...core.types import FrameSet
 from ..opencv.common import (backend_label, device_name, fourcc_text, OpenCvDriver, to_rgb,
                              video_devices)
@@ -42,6 +44,8 @@ class WebcamDriver(OpenCvDriver):
         """Take the options; nothing is opened before :meth:`open`."""
         super().__init__(options)
         self._grabber: Optional[Grabber] = None
+        self._jpeg = False          # frames arrive as the source's JPEG bytes
+        self._bad_jpeg = 0
 
     # -- open ----------------------------------------------------------------------------
     def _open(self) -> None:
@@ -60,6 +64,7 @@ class WebcamDriver(OpenCvDriver):
             height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             fps, fps_source = self._live_fps(cap, source)
             fourcc = fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+            self._jpeg = self._ask_for_jpeg(cap, fourcc)
         except Exception:
             cap.release()
             raise
@@ -67,7 +72,7 @@ class WebcamDriver(OpenCvDriver):
         grabber.start()
         first = self._first_frame(grabber, label, backend_name)
         grabber.put_back(first)     # the first frame is delivered by the first read()
-        frame_h, frame_w = first.image.shape[:2]
+        frame_w, frame_h = self._frame_size(first)
         if (frame_w, frame_h) != (width, height):
             self._notes.append('backend reported %dx%d but frames are %dx%d: using the frames'
                                % (width, height, frame_w, frame_h))
@@ -109,6 +114,33 @@ class WebcamDriver(OpenCvDriver):
                 'or unsupported format; open_timeout=%.1f s)'
                 % (label, backend_label(backend), float(self.options['open_timeout'])))
         return cap, path
+
+    def _ask_for_jpeg(self, cap: 'cv2.VideoCapture', fourcc: str) -> bool:
+        """With jpeg_passthrough and an MJPG source, ask OpenCV for the undecoded frames.
+
+        FFmpeg (streams) returns each packet, a whole JPEG, with ``CAP_PROP_FORMAT = -1``;
+        V4L2 (devices) returns the driver's buffer with ``CAP_PROP_CONVERT_RGB = 0``.
+        """
+        if not self.options['jpeg_passthrough'] or fourcc != 'MJPG':
+            return False
+        if self._kind == 'device':
+            return bool(cap.set(cv2.CAP_PROP_CONVERT_RGB, 0))
+        return bool(cap.set(cv2.CAP_PROP_FORMAT, -1))
+
+    def _frame_size(self, grab: Grab) -> Tuple[int, int]:
+        """Return (width, height) of a grabbed frame (from its header when undecoded)."""
+        if self._jpeg:
+            image = grab.image
+            if image.dtype == np.uint8 and image.ndim <= 2 and image.shape[0] == 1:
+                try:
+                    return jpeg_size(image.tobytes())
+                except ValueError:
+                    pass
+            # the backend decoded after all: carry on decoding
+            self._jpeg = False
+            self._notes.append('the source is MJPG but OpenCV delivers decoded frames: '
+                               'JPEG passthrough is off')
+        return grab.image.shape[1], grab.image.shape[0]
 
     def _first_frame(self, grabber: Grabber, label: str, backend_name: str) -> Grab:
         """Wait for the first frame; stop the grabber and raise when none comes."""
@@ -198,8 +230,20 @@ class WebcamDriver(OpenCvDriver):
         item = grabber.take(timeout)
         if item is None:
             return None
-        color = to_rgb(item.image)
-        h, w = color.shape[:2]
+        color, jpeg = None, None
+        if self._jpeg:
+            try:
+                jpeg = complete_jpeg(item.image.tobytes())
+                w, h = jpeg_size(jpeg)
+            except ValueError as exc:       # a frame cut short: dropped and counted
+                self._bad_jpeg += 1
+                if self._bad_jpeg in (1, 100):
+                    _LOG.warning('%s: JPEG frame dropped (%d so far): %s',
+                                 self._info.get('source'), self._bad_jpeg, exc)
+                return None
+        else:
+            color = to_rgb(item.image)
+            h, w = color.shape[:2]
         assert self._props is not None
         if (w, h) != (self._props.color.width, self._props.color.height):
             raise DeviceLostError('frame size changed from %dx%d to %dx%d; reopening'
@@ -213,7 +257,7 @@ class WebcamDriver(OpenCvDriver):
         self._delivered += 1
         self._last_index = item.index
         self._last_pos_msec = item.pos_msec
-        return FrameSet(color=color, stamp_ns=stamp)
+        return FrameSet(color=color, stamp_ns=stamp, color_jpeg=jpeg)
 
     def _close(self) -> None:
         grabber, self._grabber = self._grabber, None
@@ -230,4 +274,5 @@ class WebcamDriver(OpenCvDriver):
         if grabber is not None:
             info.update(measured_fps=round(grabber.measured_fps(), 3),
                         frames_grabbed=grabber.grabbed, frames_dropped=grabber.dropped)
+        info.update(jpeg_passthrough=self._jpeg, jpeg_frames_dropped=self._bad_jpeg)
         return info

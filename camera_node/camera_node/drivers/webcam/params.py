@@ -25,6 +25,9 @@ PARAMETERS = (
               'Requested pixel format of a device, e.g. MJPG or YUYV (empty: leave as '
               'is). MJPG usually unlocks higher resolutions and rates on USB webcams.',
               check=check_fourcc),
+    ParamSpec('jpeg_passthrough', True, 'When the source sends JPEG (MJPG devices, MJPEG over '
+              'HTTP), publish its bytes on color/image_raw/compressed unchanged and decode '
+              'them only for raw images, the cloud and services; false: decode every frame.'),
     ParamSpec('open_timeout', 5.0, 'Seconds to wait for a URL to open and for the first '
               'frame of a live source.', min=0.1, max=120.0),
     ParamSpec('stream_read_timeout', 5.0, 'Seconds a URL read may block before the stream '
