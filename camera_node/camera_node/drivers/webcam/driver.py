@@ -19,10 +19,11 @@ import cv2
 from .grabber import Grab, Grabber
 from .params import PARAMETERS
 from ...core.errors import DeviceLostError, DeviceNotFoundError
+from ...core.redact import redact
 from ...core.types import FrameSet
 from ..opencv.common import (backend_label, device_name, fourcc_text, OpenCvDriver, to_rgb,
                              video_devices)
-from ..opencv.sources import check_live_source, INDEX_RE, redact, source_kind
+from ..opencv.sources import check_live_source, INDEX_RE, source_kind
 
 _LOG = logging.getLogger(__name__)
 
