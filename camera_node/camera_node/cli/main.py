@@ -8,9 +8,12 @@ from typing import List, Optional
 
 def main(args: Optional[List[str]] = None) -> int:
     """Run one camera node until SIGINT/SIGTERM; exit 2 when it cannot start."""
+    from ..ros import runtime      # stdlib only: signals are handled before rclpy loads
+    stop = runtime.install_stop_handlers()
     from ..ros.node import make_camera_node
-    from ..ros.runtime import run_nodes
-    return run_nodes(lambda nodes: nodes.append(make_camera_node()), args)
+    if stop.is_set():
+        return 0
+    return runtime.run_nodes(lambda nodes: nodes.append(make_camera_node()), args)
 
 
 if __name__ == '__main__':
