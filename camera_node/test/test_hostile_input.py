@@ -49,10 +49,11 @@ def test_json_strings_with_brackets_do_not_count_as_nesting():
 
 
 def test_yaml_alias_bomb_is_refused_quickly_and_small():
-    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n' + ''.join(
-        '%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n' % ((chr(98 + i), chr(98 + i))
-                                                           + (chr(97 + i),) * 9)
-        for i in range(8))
+    rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]\n']
+    for i in range(8):
+        name, prev = chr(98 + i), chr(97 + i)
+        rows.append('%s: &%s [%s]\n' % (name, name, ','.join(['*' + prev] * 9)))
+    bomb = ''.join(rows)
     assert len(bomb) < 500
     with pytest.raises(bounded.TextError) as err:
         bounded.load_yaml(bomb, 'geometries')

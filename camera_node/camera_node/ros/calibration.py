@@ -23,6 +23,7 @@ from ..core.files import ensure_private_dir, FileAccessError, replace_file, ros_
 from ..core.params import Handler
 from ..core.session import CameraSession
 from .messages import calibration_of
+from .services import service_qos
 
 
 class CameraInfoManager:
@@ -48,7 +49,8 @@ class CameraInfoManager:
             except CalibrationError as exc:
                 self.log.error("camera_info_url %r not used: %s; using the driver's "
                                'intrinsics' % (url[:200], exc))
-        self.service = node.create_service(SetCameraInfo, '~/set_camera_info', self._set)
+        self.service = node.create_service(SetCameraInfo, '~/set_camera_info', self._set,
+                                           qos_profile=service_qos())
 
     def handler(self) -> Handler:
         """Return what a ``camera_info_url`` change does: load (check), then use (apply)."""

@@ -151,6 +151,9 @@ class RosCamera:
         f['published_fps'] = self.streams.rates()
         f['frame_sets_published'] = self.streams.published_sets
         f['publish_errors'] = self.streams.publish_errors
+        services = getattr(self, 'services', None)
+        if services is not None:
+            f.update(services.admission.figures())
         return f
 
     # -- life cycle -----------------------------------------------------------------------
