@@ -6,12 +6,14 @@ in a reentrant callback group. It calls them from any thread other than the spin
 completes an asyncio future through ``loop.call_soon_threadsafe``), bounds every call by
 its timeout, and turns ``success: false`` into :class:`CameraError`. A ``busy:`` answer
 (the camera's admission limit, see docs/reliability.md) is retried after the delay it
-names, as long as the timeout allows; only then is it raised.
+names, and a request without an answer is sent again every :data:`RESEND_AFTER_S`, as long
+as the timeout allows; only then is it raised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import threading
 import time
@@ -40,6 +42,23 @@ SERVICES: Dict[str, Tuple[Any, str]] = {
     'close': (Close, 'close'),
 }
 _READY_POLL_S = 0.02
+#: a request without an answer after this long is sent again (the first answer counts):
+#: DDS drops the answer to a client the service has not discovered yet (ROS 2 services
+#: have no retransmission of their own). Every call may be repeated safely except a
+#: DoCommand outside :data:`REPEATABLE_COMMANDS` (``hardware_reset``), which is sent once
+RESEND_AFTER_S = 2.0
+#: DoCommands whose repetition changes nothing (reads, absolute settings)
+REPEATABLE_COMMANDS = ('status', 'help', 'get_parameters', 'set_parameters', 'source_info',
+                       'scene', 'device_info', 'get_options', 'get_calibration', 'seek')
+
+
+def _repeatable(method: str, request: Any) -> bool:
+    if method != 'do_command':
+        return True
+    try:
+        return json.loads(request.command).get('command') in REPEATABLE_COMMANDS
+    except (ValueError, AttributeError):
+        return False
 #: answers kept for this client: many calls may be outstanding at once (asyncio)
 _QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SERVICE_QUEUE_DEPTH,
                   reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
@@ -194,16 +213,29 @@ class ServiceTransport:
 
     def _call_once(self, method: str, client: Any, request: Any, timeout: float,
                    deadline: float) -> Any:
+        """Send, and send again every RESEND_AFTER_S without an answer; first answer wins."""
         done = threading.Event()
-        future = client.call_async(request)
-        future.add_done_callback(lambda _f: done.set())
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            client.remove_pending_request(future)
-            future.cancel()
-            raise self._timeout_error(method, timeout, True)
-        if future.exception() is not None:
-            raise future.exception()
-        return future.result()
+        futures = []
+        every = RESEND_AFTER_S if _repeatable(method, request) else float(timeout)
+        try:
+            while True:
+                future = client.call_async(request)
+                futures.append(future)
+                future.add_done_callback(lambda _f: done.set())
+                remaining = deadline - time.monotonic()
+                if done.wait(max(0.0, min(remaining, every))):
+                    break
+                if time.monotonic() >= deadline:
+                    raise self._timeout_error(method, timeout, True)
+            answered = next(f for f in futures if f.done())
+            if answered.exception() is not None:
+                raise answered.exception()
+            return answered.result()
+        finally:
+            for f in futures:
+                if not f.done():
+                    client.remove_pending_request(f)
+                    f.cancel()
 
     async def call_async(self, method: str, request: Any, timeout: float) -> Any:
         """Call a service from asyncio code; the rclpy executor delivers the answer."""
@@ -242,16 +274,24 @@ class ServiceTransport:
             except RuntimeError:  # the asyncio loop is closed: nobody waits any more
                 pass
 
-        future = client.call_async(request)
-        future.add_done_callback(on_done)
+        futures = []
+        every = RESEND_AFTER_S if _repeatable(method, request) else float(timeout)
         try:
-            res = await asyncio.wait_for(aio_future, max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            client.remove_pending_request(future)
-            future.cancel()
-            raise self._timeout_error(method, timeout, True) from None
-        except asyncio.CancelledError:
-            client.remove_pending_request(future)
-            future.cancel()
-            raise
-        return res
+            while True:
+                future = client.call_async(request)
+                futures.append(future)
+                future.add_done_callback(on_done)
+                remaining = deadline - loop.time()
+                try:
+                    return await asyncio.wait_for(asyncio.shield(aio_future),
+                                                  max(0.0, min(remaining, every)))
+                except asyncio.TimeoutError:
+                    if loop.time() >= deadline:
+                        raise self._timeout_error(method, timeout, True) from None
+        finally:
+            if not aio_future.done():
+                aio_future.cancel()
+            for f in futures:
+                if not f.done():
+                    client.remove_pending_request(f)
+                    f.cancel()

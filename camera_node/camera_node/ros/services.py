@@ -17,7 +17,7 @@ from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImag
 
 from ..core.errors import Unavailable
 from ..core.frames import FrameNames
-from ..viam.admission import Admission, Busy, SERVICE_QUEUE_DEPTH
+from ..viam.admission import Admission, Busy, FANOUT_BYTES_PER_S, SERVICE_QUEUE_DEPTH
 from ..viam.camera import ViamCamera
 from ..viam.commands import CommandTable
 from ..viam.requests import RequestError
@@ -42,12 +42,25 @@ def service_qos() -> Any:
                       durability=DurabilityPolicy.VOLATILE)
 
 
+def _answer_bytes(response: Any) -> int:
+    """Return the bulk bytes of an answer (encoded data and raw image)."""
+    n = len(getattr(response, 'data', b'') or b'')
+    image = getattr(response, 'image', None)
+    if image is not None:
+        n += len(image.data)
+    for item in getattr(response, 'images', None) or ():
+        n += len(item.data)
+    return n
+
+
 class ViamServices:
     """Serves one camera's Viam API on a node."""
 
     def __init__(self, node: Any, camera: ViamCamera, commands: CommandTable,
                  names: FrameNames, admission: Optional[Admission] = None) -> None:
         self.log = node.get_logger()
+        self.node = node
+        self.prefix = node.get_fully_qualified_name() + '/'
         self.camera = camera
         self.commands = commands
         self.names = names
@@ -71,6 +84,18 @@ class ViamServices:
         is ``busy: ... retry in N ms`` at once.
         """
         admit = callback != self._close
+        name = callback.__name__.lstrip('_')
+        clients = [1, 0.0]          # (count, when counted): the graph is asked once a second
+
+        def fanout() -> int:
+            now = time.monotonic()
+            if now - clients[1] > 1.0:
+                clients[1] = now
+                try:
+                    clients[0] = max(1, self.node.count_clients(self.prefix + name))
+                except Exception:  # Humble's rclpy has no count_clients: count one
+                    clients[0] = 1
+            return clients[0]
 
         def handler(request: Any, response: Any) -> Any:
             t0 = time.monotonic()
@@ -94,7 +119,8 @@ class ViamServices:
                 response.error = 'internal error: %s: %s' % (type(exc).__name__,
                                                              str(exc)[:200])
             if admit:
-                self.admission.record(time.monotonic() - t0)
+                sent = _answer_bytes(response) * fanout()
+                self.admission.record(time.monotonic() - t0 + sent / FANOUT_BYTES_PER_S)
             return response
         return handler
 

@@ -7,7 +7,9 @@ deadlines. :class:`Admission` keeps a budget instead: service callbacks may use 
 ``max_share`` of wall time over a sliding window; a request that arrives while the budget
 is spent is refused at once with :data:`BUSY_PREFIX` and a retry hint. A refusal costs
 microseconds, so a backlog of any size drains quickly, and every request gets an answer:
-served, or busy.
+served, or busy. What an answer costs is the callback's time plus the delivery of its
+bytes to every client of the service (:data:`FANOUT_BYTES_PER_S`): with 200 clients, one
+GetImage answer carrying a 320x240 frame is 50 MB of copies on the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ SERVICE_QUEUE_DEPTH = 1000
 MAX_SHARE = 0.5
 #: the window the share is measured over, seconds
 WINDOW_S = 1.0
+#: what delivering answers costs the machine, bytes per second of one core: DDS hands a
+#: service's every answer to every client of that service (each discards the others'),
+#: so an answer of B bytes to a service with N clients costs about B * N / this
+FANOUT_BYTES_PER_S = 1e9
 
 
 class Busy(Exception):
