@@ -46,8 +46,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GOALS = []          # (figure, value text, goal text, met)
 
 
-def goal(name, value, goal_text, met):
-    """Record and print one figure against its goal."""
+JUDGE_TIMING = [True]   # the smoke run (CI, a shared machine) prints rates and times only
+
+
+def goal(name, value, goal_text, met, timing=False):
+    """Record and print one figure against its goal.
+
+    ``timing`` figures (rates, durations) are judged in the full run only: in the smoke run
+    they are printed, since a busy CI machine would make them flaky.
+    """
+    if timing and not JUDGE_TIMING[0]:
+        print('  %-58s %-22s goal %-16s %s' % (name, value, goal_text,
+                                              '(printed, not judged in a smoke run)'))
+        return
     GOALS.append((name, value, goal_text, met))
     print('  %-58s %-22s goal %-16s %s' % (name, value, goal_text, 'ok' if met else 'MISSED'),
           flush=True)
@@ -355,11 +366,17 @@ def param_values(r, spec):
     return r.choice(pick)
 
 
-def expected_ok(spec, value):
-    """Return whether the node should accept value for spec (None: the node decides)."""
+def expected_ok(spec, value, path='ros'):
+    """Return whether the node should accept value for spec (None: the node decides).
+
+    Through DoCommand a whole double is taken for an integer (JSON numbers are doubles).
+    """
     from camera_node.core.params import coerce, validate
     if spec.read_only:
         return False
+    if path == 'cmd' and isinstance(spec.default, int) and not isinstance(spec.default, bool) \
+            and isinstance(value, float) and value.is_integer():
+        value = int(value)
     v = coerce(spec, value)
     if validate(spec, v) is not None:
         return False
@@ -505,10 +522,11 @@ def phase_fuzz(args, r):
                         ok = False
                     else:
                         ok = json.loads(res.result)['results'][s.name]['successful']
-                want = expected_ok(s, v)
+                want = expected_ok(s, v, path)
                 if ok and want is False:
                     p_bad += 1
-                    examples.append('param %s accepted %r via %s' % (s.name, str(v)[:60], path))
+                    examples.insert(0, 'param %s accepted %r via %s'
+                                    % (s.name, str(v)[:60], path))
             if not node.alive():
                 break
         counts['hang'] += p_hang
@@ -737,7 +755,7 @@ def phase_load(args, r):
              t['lost'] == 0)
         goal('load %d clients: error answers (not busy)' % n, t['err'], '0', t['err'] == 0)
         goal('load %d clients: colour rate / configured' % n, '%.1f %%' % (100 * ratio),
-             '>= %d %%' % (100 * want), ratio >= want)
+             '>= %d %%' % (100 * want), ratio >= want, timing=True)
         goal('load %d clients: node alive' % n, alive, 'True', alive)
 
 
@@ -753,7 +771,7 @@ def phase_signals(args, r):
         code, took = node.stop(sig, timeout=10.0)
         out = node.output()
         worst = max(worst, took)
-        if code != 0 or 'Traceback' in out or took > 2.0:
+        if code != 0 or 'Traceback' in out or (took > 2.0 and JUDGE_TIMING[0]):
             bad.append('%s after %.2f s: exit %s in %.2f s%s' % (
                 signal.Signals(sig).name, delay, code, took,
                 ' with a traceback' if 'Traceback' in out else ''))
@@ -761,7 +779,8 @@ def phase_signals(args, r):
         print('    e.g. ' + b)
     goal('signals: runs with exit != 0, traceback or > 2 s', '%d of %d' % (len(bad), args.signals),
          '0', not bad)
-    goal('signals: slowest exit after the signal', '%.2f s' % worst, '< 2 s', worst < 2.0)
+    goal('signals: slowest exit after the signal', '%.2f s' % worst, '< 2 s', worst < 2.0,
+         timing=True)
 
 
 # -- reconnect -----------------------------------------------------------------------------
@@ -936,7 +955,7 @@ def phase_soak(args, r):
     goal('soak: fd growth', end[2] - warm[2], '<= 0', end[2] - warm[2] <= 0)
     ratio = rate_last / rate_first if rate_first else 0.0
     goal('soak: colour rate last / first window', '%.1f / %.1f fps' % (rate_last, rate_first),
-         '>= 95 %', ratio >= 0.95)
+         '>= 95 %', ratio >= 0.95, timing=True)
     goal('soak: requests lost', load['lost'], '0', load['lost'] == 0)
     goal('soak: node alive', alive, 'True', alive)
 
@@ -973,6 +992,7 @@ def main():
         {'load': worker_load, 'streams': worker_streams}[args.worker](args)
         return 0
     smoke = args.smoke
+    JUDGE_TIMING[0] = not smoke
     args.min_cases = 50 if smoke else 10000
     args.min_cycles = 3 if smoke else 50
     args.cases = args.cases or (args.min_cases)

@@ -72,6 +72,15 @@ def test_yaml_errors_quote_no_text():
     assert 'SECRET' not in str(err.value) and 'line' in str(err.value)
 
 
+def test_control_characters_are_a_text_error():
+    # found by ./dev stress: PyYAML's reader refused them outside the parse call
+    for text in ('a: \x91', '\x00', '- \x1b[31m'):
+        with pytest.raises(bounded.TextError, match='characters YAML does not allow'):
+            bounded.load_yaml(text, 'geometries')
+    with pytest.raises(GeometryError):
+        parse_geometries('[{type: box}, \x91]')
+
+
 def test_oversized_text_is_refused_before_parsing():
     with pytest.raises(bounded.TextError, match='the limit is 65536'):
         bounded.load_yaml('a' * 70000, 'geometries')

@@ -117,20 +117,23 @@ def load_yaml(text: Any, what: str, max_bytes: int = MAX_TEXT_BYTES,
     :raises TextError: naming ``what``, the line and column, and the problem.
     """
     text = _check_size(text, what, max_bytes)
-    loader = _BoundedLoader(text)
-    loader.max_depth = max_depth
+    loader = None
     try:
+        loader = _BoundedLoader(text)     # the reader refuses unprintable characters here
+        loader.max_depth = max_depth
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = ' at line %d column %d' % (mark.line + 1, mark.column + 1) if mark else ''
         problem = _QUOTED_RE.sub("'...'", str(exc.problem or exc.context or 'syntax error'))
         raise TextError('%s is not valid YAML%s: %s' % (what, where, problem)) from None
-    except yaml.YAMLError:
-        raise TextError('%s is not valid YAML' % what) from None
+    except yaml.YAMLError:      # e.g. a control character (yaml.reader.ReaderError)
+        raise TextError('%s is not valid YAML (it holds characters YAML does not allow)'
+                        % what) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # a value the constructors cannot build (an integer over 4300 digits, a bad date)
         raise TextError('%s holds a value that cannot be read (%s)'
                         % (what, type(exc).__name__)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()

@@ -143,7 +143,7 @@ class ViamServices:
         res.captured_at = stamp_msg(cloud.captured_at_ns)
 
     def _get_properties(self, req: Any, res: Any) -> None:
-        p = self.camera.get_properties()
+        p = self.camera.get_properties(req.extra)
         res.supports_pcd = p.supports_pcd
         ip, intr = res.intrinsic_parameters, p.intrinsics
         ip.width_px, ip.height_px = int(intr.width), int(intr.height)

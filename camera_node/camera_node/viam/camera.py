@@ -201,8 +201,9 @@ class ViamCamera:
             raise RequestError('cannot make the point cloud: %s' % exc) from exc
         return PointCloud(data, codecs.MIME_PCD, fs.stamp_ns)
 
-    def get_properties(self) -> Properties:
+    def get_properties(self, extra: str = '') -> Properties:
         """Return the colour imager's intrinsics, distortion, types, rate and extrinsics."""
+        parse_extra(extra)
         props = self.session.properties()
         intr, source = self._color_intrinsics()
         try:
