@@ -64,7 +64,11 @@ class WebcamDriver(OpenCvDriver):
         except Exception:
             cap.release()
             raise
-        grabber = Grabber(cap, 'device' if self._kind == 'device' else 'stream')
+        # an MJPEG stream through FFmpeg: take the JPEG bytes and check each is whole
+        raw = (self._kind == 'url' and fourcc == 'MJPG' and backend_name == 'FFMPEG'
+               and bool(cap.set(cv2.CAP_PROP_FORMAT, -1)))
+        grabber = Grabber(cap, 'device' if self._kind == 'device' else 'stream',
+                          raw_jpeg=raw, on_bad=self._bad_frame)
         grabber.start()
         first = self._first_frame(grabber, label, backend_name)
         grabber.put_back(first)     # the first frame is delivered by the first read()
@@ -186,6 +190,12 @@ class WebcamDriver(OpenCvDriver):
             parts.append('is another process using it, or is it a metadata node?')
         return '; '.join(parts)
 
+    def _bad_frame(self, kind: str, count: int) -> None:
+        """Warn about skipped frames: the first, the 10th, the 100th, then every 1000th."""
+        if count in (1, 10, 100) or count % 1000 == 0:
+            _LOG.warning('%s: skipped %s JPEG frame #%d (not published; cut off by the network '
+                         'or the camera?)', self._info.get('source'), kind, count)
+
     def _stamp_kind(self) -> str:
         if self._kind == 'device':
             return 'kernel capture time (V4L2 buffer timestamp) when available, else arrival'
@@ -230,5 +240,7 @@ class WebcamDriver(OpenCvDriver):
         grabber = self._grabber
         if grabber is not None:
             info.update(measured_fps=round(grabber.measured_fps(), 3),
-                        frames_grabbed=grabber.grabbed, frames_dropped=grabber.dropped)
+                        frames_grabbed=grabber.grabbed, frames_dropped=grabber.dropped,
+                        jpeg_checked=grabber.raw_jpeg, frames_truncated=grabber.truncated,
+                        frames_undecodable=grabber.corrupt)
         return info
