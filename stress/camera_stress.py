@@ -56,8 +56,8 @@ def goal(name, value, goal_text, met, timing=False):
     they are printed, since a busy CI machine would make them flaky.
     """
     if timing and not JUDGE_TIMING[0]:
-        print('  %-58s %-22s goal %-16s %s' % (name, value, goal_text,
-                                              '(printed, not judged in a smoke run)'))
+        print('  %-58s %-22s goal %-16s %s'
+              % (name, value, goal_text, '(printed, not judged in a smoke run)'))
         return
     GOALS.append((name, value, goal_text, met))
     print('  %-58s %-22s goal %-16s %s' % (name, value, goal_text, 'ok' if met else 'MISSED'),
@@ -576,7 +576,8 @@ def worker_load(a):
     clients = []
     for i in range(a.n):
         srv, name, make = mix[i % len(mix)]
-        c = node.create_client(srv, a.prefix + '/' + name, qos_profile=QoSProfile(depth=a.client_depth))
+        c = node.create_client(srv, a.prefix + '/' + name,
+                               qos_profile=QoSProfile(depth=a.client_depth))
         clients.append({'c': c, 'make': make, 'fut': None, 't0': 0.0, 'next': 0.0, 'calls': 0,
                         'old': [], 'sent': 0.0})
     deadline = time.monotonic() + 60
@@ -723,8 +724,8 @@ def load_run(args, n_clients, seconds, pythonpath=None, label=''):
         for p in procs:
             p.stdin.write('go\n')
             p.stdin.flush()
-        totals = {'sent': 0, 'ok': 0, 'busy': 0, 'err': 0, 'lost': 0, 'lost_first': 0, 'resent': 0,
-                  'p99': 0.0}
+        totals = {'sent': 0, 'ok': 0, 'busy': 0, 'err': 0, 'lost': 0, 'lost_first': 0,
+                  'resent': 0, 'p99': 0.0}
         for p in procs:
             out, _ = p.communicate(timeout=seconds + 120)
             d = json.loads(out.strip().splitlines()[-1])
@@ -1022,8 +1023,8 @@ def main():
             goal('%s: phase ran' % name, '%s: %s' % (type(exc).__name__, str(exc)[:300]),
                  'ran', False)
     missed = [g for g in GOALS if not g[3]]
-    print('== summary (%.0f s): %d figures, %d goals missed' % (time.monotonic() - t0,
-                                                               len(GOALS), len(missed)))
+    print('== summary (%.0f s): %d figures, %d goals missed'
+          % (time.monotonic() - t0, len(GOALS), len(missed)))
     for name, value, goal_text, _ in missed:
         print('  MISSED %s: %s (goal %s)' % (name, value, goal_text))
     return 1 if missed else 0

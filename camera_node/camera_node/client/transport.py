@@ -59,6 +59,8 @@ def _repeatable(method: str, request: Any) -> bool:
         return json.loads(request.command).get('command') in REPEATABLE_COMMANDS
     except (ValueError, AttributeError):
         return False
+
+
 #: answers kept for this client: many calls may be outstanding at once (asyncio)
 _QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SERVICE_QUEUE_DEPTH,
                   reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
