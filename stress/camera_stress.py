@@ -736,12 +736,12 @@ def load_run(args, n_clients, seconds, pythonpath=None, label=''):
         alive = node.alive()
     finally:
         node.stop()
-    print('  %s%d clients, %d s: sent %d (%d sent again), served %d, busy %d, errors %d, lost %d '
-          "(%d of them a client's first call); p99 %.2f s; colour %.1f fps under load (%.1f alone, %.0f "
-          'configured)' % (label, n_clients, seconds, totals['sent'], totals['resent'],
-                           totals['ok'],
-                           totals['busy'], totals['err'], totals['lost'], totals['lost_first'],
-                           totals['p99'], rate, base_rate, fps), flush=True)
+    print('  %s%d clients, %d s: sent %d (%d sent again), served %d, busy %d, errors %d, '
+          "lost %d (%d of them a client's first call); p99 %.2f s; colour %.1f fps under load "
+          '(%.1f alone, %.0f configured)'
+          % (label, n_clients, seconds, totals['sent'], totals['resent'], totals['ok'],
+             totals['busy'], totals['err'], totals['lost'], totals['lost_first'],
+             totals['p99'], rate, base_rate, fps), flush=True)
     return totals, rate / fps, alive
 
 
