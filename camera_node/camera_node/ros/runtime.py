@@ -261,6 +261,13 @@ def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]]
         except DriverError as exc:
             fatal(str(exc))
             return 2
+        except Exception as exc:
+            # rcl refusing to create the node (e.g. ROS_SECURITY_ENABLE with a DDS built
+            # without security): a start-up condition, not a bug of ours
+            if type(exc).__name__ != 'RCLError':
+                raise
+            fatal('cannot start: %s' % rcl_error_text(exc))
+            return 2
         executor, name = make_executor(logger=nodes[0].get_logger())
         nodes[0].get_logger().debug('executor: %s' % name)
         for node in nodes:
