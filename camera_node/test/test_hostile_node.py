@@ -157,6 +157,17 @@ def test_geometries_through_ros_param_set(probe, node, value, fragment):
     assert _alive(probe, node)
 
 
+def test_do_command_set_parameters_reasons_stay_short(probe, node):
+    # F5/F6: a value rclpy cannot hold used to come back whole in the reason
+    for value in ({'k': 'v' * 30000}, [[1], [2]] * 2000, [1, 'a'] * 3000):
+        text = json.dumps({'command': 'set_parameters', 'parameters': {'geometries': value}})
+        res = probe.call(DoCommand, node.topic('do_command'), DoCommand.Request(command=text))
+        assert res is not None and res.success, res
+        result = json.loads(res.result)['results']['geometries']
+        assert not result['successful'] and len(result['reason']) <= 403, result
+    assert _alive(probe, node)
+
+
 @pytest.mark.parametrize('name,fragment', [
     ('binary.yaml', 'not UTF-8 text'),
     ('inf.yaml', 'image_width must be an integer'),
