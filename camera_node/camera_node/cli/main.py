@@ -8,8 +8,9 @@ from typing import List, Optional
 
 def main(args: Optional[List[str]] = None) -> int:
     """Run one camera node until SIGINT/SIGTERM; exit 2 when it cannot start."""
-    from ..ros import runtime      # stdlib only: signals are handled before rclpy loads
-    stop = runtime.install_stop_handlers()
+    from ..core import stop as stop_flag   # signal + threading only: before anything else
+    stop = stop_flag.install()
+    from ..ros import runtime
     from ..ros.node import make_camera_node
     if stop.is_set():
         return 0

@@ -52,8 +52,8 @@ def _share_dir() -> Optional[str]:
 
 def main(args: Optional[List[str]] = None) -> int:
     """Start every camera of a cameras file in this process."""
-    from ..ros import runtime      # stdlib only: signals are handled before rclpy loads
-    runtime.install_stop_handlers()
+    from ..core import stop as stop_flag   # signal + threading only: before anything else
+    stop_flag.install()
     from rclpy.parameter import Parameter
     from rclpy.utilities import remove_ros_args
 

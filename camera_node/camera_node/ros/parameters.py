@@ -131,4 +131,3 @@ class RosParameters:
 def _cut(reason: str, limit: int = 400) -> str:
     """Return a refusal reason of at most limit characters (it may echo a value)."""
     return reason if len(reason) <= limit else reason[:limit] + '...'
-

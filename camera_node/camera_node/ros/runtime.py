@@ -22,10 +22,11 @@ import fcntl
 import logging
 import os
 import re
-import signal
 import sys
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from ..core import stop as stop_flag
 
 #: glibc mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD = -1
@@ -163,21 +164,12 @@ def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
     raise RuntimeError('no free ROS_DOMAIN_ID (every %s is locked)' % lock_path)
 
 
-#: set by SIGINT/SIGTERM once :func:`install_stop_handlers` ran
-STOP = threading.Event()
 _RCL_LOCATION_RE = re.compile(r',? at /\S+:\d+')
 
 
 def install_stop_handlers() -> threading.Event:
-    """Make SIGINT and SIGTERM set :data:`STOP` instead of raising; return it.
-
-    Entry points call this before their slow imports (rclpy takes a quarter second), so
-    a signal at any moment of start-up ends the process quietly instead of with a
-    KeyboardInterrupt traceback.
-    """
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: STOP.set())
-    return STOP
+    """Make SIGINT and SIGTERM set the process's stop flag (:mod:`camera_node.core.stop`)."""
+    return stop_flag.install()
 
 
 def fatal(message: str) -> None:
