@@ -1,14 +1,13 @@
 """``ros2 run camera_node camera_node``: one camera in one process."""
 
-from __future__ import annotations
-
 import sys
-from typing import List, Optional
+
+# (no typing import: this module runs before the signal handlers are installed)
 
 
-def main(args: Optional[List[str]] = None) -> int:
+def main(args: 'list[str] | None' = None) -> int:
     """Run one camera node until SIGINT/SIGTERM; exit 2 when it cannot start."""
-    from ..core import stop as stop_flag   # signal + threading only: before anything else
+    from ..core import stop as stop_flag   # the built-in signal only: before anything else
     stop = stop_flag.install()
     from ..ros import runtime
     from ..ros.node import make_camera_node

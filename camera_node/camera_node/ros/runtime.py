@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import sys
-import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from ..core import stop as stop_flag
@@ -167,7 +166,7 @@ def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
 _RCL_LOCATION_RE = re.compile(r',? at /\S+:\d+')
 
 
-def install_stop_handlers() -> threading.Event:
+def install_stop_handlers() -> stop_flag.Flag:
     """Make SIGINT and SIGTERM set the process's stop flag (:mod:`camera_node.core.stop`)."""
     return stop_flag.install()
 
