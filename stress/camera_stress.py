@@ -327,6 +327,52 @@ def service_cases(r, n, sources_ok):
     return cases
 
 
+def camera_info_cases(r, n, w, h):
+    """Return [(CameraInfo, should be stored)] around a valid calibration of w x h."""
+    from sensor_msgs.msg import CameraInfo
+    from camera_node.core.calibration import Calibration, CalibrationError, check_calibration
+    bad_numbers = [math.nan, math.inf, -math.inf, 0.0, -1.0, 1e308, 5e-324]
+    out = []
+    for _ in range(n):
+        k = [300.0, 0.0, w / 2, 0.0, 300.0, h / 2, 0.0, 0.0, 1.0]
+        d = [0.0] * 5
+        rr = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        p = [300.0, 0.0, w / 2, 0.0, 0.0, 300.0, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
+        width, height, model = w, h, 'plumb_bob'
+        for _m in range(r.randrange(0, 3)):
+            what = r.randrange(7)
+            if what == 0:
+                k[r.randrange(9)] = r.choice(bad_numbers + [r.uniform(-1e4, 1e4)])
+            elif what == 1:
+                d = [r.choice(bad_numbers + [0.1]) for _ in range(r.choice([0, 4, 5, 8, 14, 15,
+                                                                            200]))]
+            elif what == 2:
+                p[r.randrange(12)] = r.choice(bad_numbers)
+            elif what == 3:
+                rr[r.randrange(9)] = r.choice(bad_numbers)
+            elif what == 4:
+                width, height = r.choice([(0, 0), (w * 2, h * 2), (w, h + 1), (2 ** 32 - 1, 1)])
+            elif what == 5:
+                model = r.choice(['', 'rational_polynomial', 'x' * 100, 'm\u00e9'])
+            else:
+                k = k[:r.randrange(9)]
+        info = CameraInfo(width=width, height=height, distortion_model=model)
+        try:
+            info.k = k if len(k) == 9 else k + [0.0] * (9 - len(k))
+        except Exception:
+            continue
+        info.d, info.r, info.p = d, rr, p
+        cal = Calibration(width, height, list(info.k), model or 'plumb_bob', list(d), list(rr),
+                          list(p))
+        try:
+            check_calibration(cal)
+            ok = (width, height) == (w, h)
+        except CalibrationError:
+            ok = False
+        out.append((info, ok))
+    return out
+
+
 def param_values(r, spec):
     """Return a random value for a parameter (any type) from its spec's neighbourhood."""
     d = spec.default
@@ -420,7 +466,9 @@ def phase_fuzz(args, r):
     from rcl_interfaces.srv import SetParameters
     from camera_node.drivers import parameter_specs
     from camera_node_interfaces.srv import DoCommand
-    node = Node('fuzz', {'width': 160, 'height': 120, 'fps': 15.0})
+    home = '/tmp/camera_stress_home_%d' % os.getpid()
+    os.makedirs(home, exist_ok=True)
+    node = Node('fuzz', {'width': 160, 'height': 120, 'fps': 15.0}, env={'ROS_HOME': home})
     ok_start = node.wait_output('publishing', 40)
     probe = rclpy.create_node('stress_fuzz_%d' % os.getpid())
     ex = SingleThreadedExecutor()
@@ -472,6 +520,25 @@ def phase_fuzz(args, r):
                   flush=True)
             if not node.alive():
                 break
+        # set_camera_info (sensor_msgs): finite, sized calibrations only are stored
+        from sensor_msgs.srv import SetCameraInfo
+        caller.wait_ready(SetCameraInfo, pre + 'set_camera_info')
+        items = [(SetCameraInfo, pre + 'set_camera_info', SetCameraInfo.Request(camera_info=c),
+                  (i, ok)) for i, (c, ok) in enumerate(camera_info_cases(r, args.cases, 160, 120))]
+        hang = bad = stored = 0
+        for tag, res, _dt in caller.call_many(items, timeout=5.0):
+            if res is None:
+                hang += 1
+                examples.append('set_camera_info: no answer in 5 s')
+                continue
+            stored += res.success
+            if res.success and not tag[1]:
+                bad += 1
+                examples.insert(0, 'set_camera_info: stored bad case %d' % tag[0])
+        counts['hang'] += hang
+        counts['bad_accepted'] += bad
+        print('  %-16s %6d cases: %d hangs, %d bad accepted (%d stored)'
+              % ('set_camera_info', len(items), hang, bad, stored), flush=True)
         # parameters: every parameter, through SetParameters and through DoCommand
         specs = [s for s in parameter_specs('synthetic')]
         per_param = {s.name: 0 for s in specs}
@@ -535,12 +602,26 @@ def phase_fuzz(args, r):
               '%d bad accepted' % (p_cases, len(specs), min(per_param.values()), p_hang, p_bad),
               flush=True)
         least = min(per_param.values())
+        # close, last: answered every time, idempotent, and the node still answers status
+        from camera_node_interfaces.srv import Close
+        caller.wait_ready(Close, pre + 'close')
+        items = [(Close, pre + 'close', Close.Request(), i) for i in range(args.cases)]
+        closed = [res for _t, res, _dt in caller.call_many(items, timeout=5.0)]
+        hang = sum(1 for res in closed if res is None)
+        failed = sum(1 for res in closed if res is not None and not res.success)
+        state = _status(caller, node.prefix()).get('state')
+        counts['hang'] += hang
+        counts['internal'] += failed
+        print('  %-16s %6d cases: %d hangs, %d refused; state afterwards: %s'
+              % ('close', len(items), hang, failed, state), flush=True)
     finally:
         ex.remove_node(probe)
         probe.destroy_node()
         alive = node.alive()
         code, _ = node.stop()
         out = node.output()
+        import shutil
+        shutil.rmtree(home, ignore_errors=True)
     tracebacks = out.count('Traceback')
     for e in examples[:8]:
         print('    e.g. ' + e)
