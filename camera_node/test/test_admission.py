@@ -154,3 +154,47 @@ def test_hardware_reset_is_never_sent_twice():
     assert not transport._repeatable('do_command', req)
     assert transport._repeatable('do_command', DoCommand.Request(command='{"command": "status"}'))
     assert transport._repeatable('get_image', None)
+
+
+def test_the_service_adapter_answers_busy_over_budget(rclpy_context):
+    """ViamServices over a real session and real DDS, with a budget of (almost) nothing."""
+    from camera_node.core.frames import FrameNames
+    from camera_node.ros.services import ViamServices
+    from camera_node_interfaces.srv import Close, GetImage
+    from test_viam_camera import Camera
+
+    cam = Camera()
+    cam.session.start()
+    cam.session.frame_set()
+    server = rclpy.create_node('camera', namespace='budget')
+    services = ViamServices(server, cam.viam, cam.commands, FrameNames('cam'),
+                            Admission(max_share=1e-9, window=60.0))
+    caller = rclpy.create_node('budget_caller')
+    executor = SingleThreadedExecutor()
+    executor.add_node(server)
+    executor.add_node(caller)
+
+    def call(srv, name, req):
+        client = caller.create_client(srv, '/budget/camera/' + name)
+        deadline = time.monotonic() + 20
+        while not client.service_is_ready() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        future = client.call_async(req)
+        while not future.done() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        return future.result()
+    try:
+        first = call(GetImage, 'get_image', GetImage.Request(mime_type='image/png'))
+        assert first.success, first.error                 # the budget was untouched
+        second = call(GetImage, 'get_image', GetImage.Request(mime_type='image/png'))
+        assert not second.success and second.error.startswith(BUSY_PREFIX)
+        assert 'retry in' in second.error and len(second.data) == 0
+        assert call(Close, 'close', Close.Request()).success     # close is always served
+        f = services.admission.figures()
+        assert (f['requests_admitted'], f['requests_refused_busy']) == (1, 1)
+    finally:
+        executor.remove_node(server)
+        executor.remove_node(caller)
+        caller.destroy_node()
+        server.destroy_node()
+        cam.session.close()
