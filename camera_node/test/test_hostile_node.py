@@ -72,8 +72,8 @@ def test_bad_start_values_end_in_one_line(bad_files, args, fragment):
 # point (before that, Python's default actions apply: see docs/reliability.md); main()
 # installs the handlers on its first line, then imports rclpy and the node (the quarter
 # second of finding 11).
-STARTER = ("import sys; from camera_node.cli.main import main; "
-           "print('python ready', flush=True); sys.exit(main())")
+STARTER = ('import sys; from camera_node.cli.main import main; '
+           'print("python ready", flush=True); sys.exit(main())')
 
 
 @pytest.mark.parametrize('delay', [0.005, 0.02, 0.05, 0.15, 0.3, 0.8])
