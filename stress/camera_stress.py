@@ -339,6 +339,7 @@ def camera_info_cases(r, n, w, h):
         rr = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
         p = [300.0, 0.0, w / 2, 0.0, 0.0, 300.0, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0]
         width, height, model = w, h, 'plumb_bob'
+        short_k = False
         for _m in range(r.randrange(0, 3)):
             what = r.randrange(7)
             if what == 0:
@@ -355,7 +356,9 @@ def camera_info_cases(r, n, w, h):
             elif what == 5:
                 model = r.choice(['', 'rational_polynomial', 'x' * 100, 'm\u00e9'])
             else:
-                k = k[:r.randrange(9)]
+                short_k = True
+        if short_k:     # last, so the other mutations index a whole K
+            k = k[:r.randrange(9)]
         info = CameraInfo(width=width, height=height, distortion_model=model)
         try:
             info.k = k if len(k) == 9 else k + [0.0] * (9 - len(k))
@@ -701,8 +704,8 @@ def worker_load(a):
                     x['old'] = []
                     x['fut'] = None
                     x['next'] = now
-                elif a.resend and now - x['sent'] > a.resend:
-                    # as camera_node.client does: send again, the first answer counts
+                elif a.resend and now - x['sent'] > a.resend * 2 ** len(x['old']):
+                    # as camera_node.client does: send again (backing off), first answer counts
                     x['old'].append(f)
                     x['fut'] = x['c'].call_async(x['make']())
                     x['sent'] = now

@@ -6,8 +6,8 @@ in a reentrant callback group. It calls them from any thread other than the spin
 completes an asyncio future through ``loop.call_soon_threadsafe``), bounds every call by
 its timeout, and turns ``success: false`` into :class:`CameraError`. A ``busy:`` answer
 (the camera's admission limit, see docs/reliability.md) is retried after the delay it
-names, and a request without an answer is sent again every :data:`RESEND_AFTER_S`, as long
-as the timeout allows; only then is it raised.
+names, and a request without an answer is sent again after :data:`RESEND_AFTER_S`, then
+after twice as long each time, as long as the timeout allows; only then is it raised.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ class ServiceTransport:
 
     def _call_once(self, method: str, client: Any, request: Any, timeout: float,
                    deadline: float) -> Any:
-        """Send, and send again every RESEND_AFTER_S without an answer; first answer wins."""
+        """Send, and again without an answer (after RESEND_AFTER_S, then doubling); first wins."""
         done = threading.Event()
         futures = []
         every = RESEND_AFTER_S if _repeatable(method, request) else float(timeout)
@@ -229,6 +229,7 @@ class ServiceTransport:
                     break
                 if time.monotonic() >= deadline:
                     raise self._timeout_error(method, timeout, True)
+                every *= 2      # back off: resends must not add to an overload
             answered = next(f for f in futures if f.done())
             if answered.exception() is not None:
                 raise answered.exception()
@@ -290,6 +291,7 @@ class ServiceTransport:
                 except asyncio.TimeoutError:
                     if loop.time() >= deadline:
                         raise self._timeout_error(method, timeout, True) from None
+                    every *= 2  # back off: resends must not add to an overload
         finally:
             if not aio_future.done():
                 aio_future.cancel()
