@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from camera_node import launch_logic
 from camera_node.ros import runtime
 
 PKG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -108,7 +109,7 @@ def _rclpy_init(tuned: bool) -> Tuple[Any, Any, str]:
 
 def _frames(width: int, height: int, count: int, motion: bool = True):
     """Render count synthetic frame sets (moving sphere) of width x height."""
-    from camera_node.drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic.driver import SyntheticDriver
     drv = SyntheticDriver({'width': width, 'height': height, 'fps': 240.0, 'motion': motion})
     drv.open()
     out = []
@@ -247,7 +248,7 @@ def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def w_driver(spec: Dict[str, Any]) -> Dict[str, Any]:
     """CPU of the synthetic drivers alone (capture threads reading at fps)."""
-    from camera_node.drivers.synthetic import SyntheticDriver
+    from camera_node.drivers.synthetic.driver import SyntheticDriver
     stop = threading.Event()
     drivers = []
     for w, h in spec['sizes']:
@@ -557,7 +558,8 @@ class Runner:
         env['ROS_DOMAIN_ID'] = str(self.domain)
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
         if tuned and self.profile:
-            env['FASTDDS_DEFAULT_PROFILES_FILE'] = self.profile
+            # the name this distro's Fast DDS reads (Jazzy's Fast DDS 2 ignores FASTDDS_...)
+            env[launch_logic.fastdds_profile_variable(env)] = self.profile
         env.update(extra or {})
         return env
 

@@ -309,6 +309,20 @@ def service_cases(r, n, sources_ok):
             if hasattr(req, 'mime_type'):
                 req.mime_type = r.choice(MIMES)
             cases[key].append((srv, key, req, refuse))
+    try:        # save_clip (issue #14), where this version of the node has it
+        from camera_node_interfaces.srv import SaveClip
+    except ImportError:
+        SaveClip = None
+    if SaveClip is not None:
+        cases['save_clip'] = []
+        for _ in range(n):
+            after = r.choice([0.0, 0.05, 0.2, -1.0, 301.0, 1e308, math.nan, math.inf])
+            before = r.choice([-1.0, 0.0, 0.5, 1e308, math.nan, -math.inf])
+            name = r.choice(['', 'clip_ok', '../x', '.hidden', 'a/b', 'x' * 300,
+                             'c%d' % r.randrange(10 ** 6)])
+            bad_after = not (after == after and 0.0 <= after <= 300.0)
+            cases['save_clip'].append((SaveClip, 'save_clip', SaveClip.Request(
+                before=before, after=after, name=name), True if bad_after else None))
     cases['do_command'] = []
     names = ['status', 'help', 'get_parameters', 'scene', 'set_parameters', 'nope', 5, None]
     for _ in range(n):

@@ -12,42 +12,42 @@ from ament_index_python.packages import get_package_share_directory
 from camera_node import launch_logic
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
-from launch.actions import SetEnvironmentVariable
+from launch.actions import RegisterEventHandler, SetEnvironmentVariable
+from launch.event_handlers import OnShutdown
 from launch_ros.actions import LifecycleNode, Node
-from launch_ros.parameter_descriptions import ParameterValue
 
 PACKAGE = 'camera_node'
-
-ARGUMENTS = [
-    ('cameras_file', '', 'YAML list of cameras; default: config/multi_camera.yaml.'),
-    ('log_level', 'info', 'Log level of every camera: debug, info, warn, error, fatal.'),
-    ('output', 'screen', 'Where the nodes output goes: screen, log or both.'),
-    ('use_large_data_profile', 'true', "Point Fast DDS at the package's large-data profile "
-     '(FASTRTPS_/FASTDDS_DEFAULT_PROFILES_FILE by distro) unless one is set already.'),
-]
-
-
-def _string(value: str) -> ParameterValue:
-    return ParameterValue(value, value_type=str)
 
 
 def launch_setup(context, *args, **kwargs):
     """Read the cameras file and make one node per camera (run at launch time)."""
-    cfg = dict(context.launch_configurations)
+    launch_logic.check_multi_command_line(
+        launch_logic.command_line(context.argv, __file__, PACKAGE))
+    cfg = context.launch_configurations
     share = get_package_share_directory(PACKAGE)
-    path = cfg['cameras_file'] or launch_logic.multi_camera_file(share)
-    cameras = launch_logic.load_camera_list(path, share)
+    cameras = launch_logic.load_camera_list(
+        cfg['cameras_file'] or launch_logic.multi_camera_file(share), share)
     log_level = launch_logic.check_log_level(cfg['log_level'])
     output = launch_logic.check_output(cfg['output'])
     env = launch_logic.fastdds_environment(share, cfg['use_large_data_profile'])
-    actions = [SetEnvironmentVariable(name, value) for name, value in sorted(env.items())]
-    for cam in cameras:
+    # each camera's parameters go to it in a file of this launch's own (strings quoted);
+    # the files are removed when the launch ends
+    files = launch_logic.RunFiles()
+    try:
+        override_files = [files.write('%s.yaml' % cam.name, cam.override_file_text())
+                          for cam in cameras]
+    except OSError:
+        files.remove()
+        raise
+    actions = [RegisterEventHandler(OnShutdown(on_shutdown=files.remove))]
+    actions += [SetEnvironmentVariable(name, value) for name, value in sorted(env.items())]
+    for cam, override_file in zip(cameras, override_files):
         actions.append(LogInfo(msg='multi_camera.launch.py: %s (%s) at %s' % (
             cam.name, cam.driver, cam.topic_prefix)))
-        managed = launch_logic.is_lifecycle(cam.parameters, cam.params_file)
-        actions.append((LifecycleNode if managed else Node)(**launch_logic.node_arguments(
-            cam.node_name, cam.namespace, cam.params_file, cam.parameters, log_level, output,
-            _string)))
+        actions.append((LifecycleNode if cam.lifecycle else Node)(
+            **launch_logic.node_arguments(cam.node_name, cam.namespace,
+                                          [cam.params_file, override_file],
+                                          log_level, output)))
     return actions
 
 
@@ -55,5 +55,5 @@ def generate_launch_description():
     """Declare the arguments; the nodes are made at launch time by launch_setup."""
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=description)
-         for name, default, description in ARGUMENTS]
+         for name, default, description in launch_logic.MULTI_ARGUMENTS]
         + [OpaqueFunction(function=launch_setup)])

@@ -31,10 +31,21 @@ def _claim_domain() -> int:
     return domain
 
 
+def confine_dds(environ, domain):
+    """Put DDS of the processes that environ reaches on this machine, in domain.
+
+    ROS_AUTOMATIC_DISCOVERY_RANGE exists from Iron on; Humble (``colcon test`` on a
+    Humble robot) knows only ROS_LOCALHOST_ONLY, which newer distros deprecate.
+    """
+    environ['ROS_DOMAIN_ID'] = str(domain)
+    environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    if environ.get('ROS_DISTRO', '').strip().lower() == 'humble':
+        environ['ROS_LOCALHOST_ONLY'] = '1'
+
+
 if 'CAMERA_NODE_TEST_DOMAIN' not in os.environ:
     os.environ['CAMERA_NODE_TEST_DOMAIN'] = str(_claim_domain())
-os.environ['ROS_DOMAIN_ID'] = os.environ['CAMERA_NODE_TEST_DOMAIN']
-os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+confine_dds(os.environ, os.environ['CAMERA_NODE_TEST_DOMAIN'])
 os.environ.setdefault('DEPTHAI_TELEMETRY', '0')
 os.environ.setdefault('DEPTHAI_LEVEL', 'error')
 

@@ -283,23 +283,32 @@ def test_pairer_prefers_newest_pair_and_counts_drops():
         def getTimestamp(self):
             return datetime.timedelta(microseconds=self.us)
 
-    p = FramePairer('sequence', 0, True)
+    p = FramePairer('sequence', 0, ['depth'])
     for s in (1, 2, 3):
-        p.add_color(Msg(s, s * 33000))
+        p.add('color', Msg(s, s * 33000))
     for s in (1, 2):
-        p.add_depth(Msg(s, s * 33000))
-    c, dep = p.pop()
-    assert (c.seq, dep.seq) == (2, 2)
-    assert p.dropped_color == 1 and p.dropped_depth == 1
+        p.add('depth', Msg(s, s * 33000))
+    c, others = p.pop()
+    assert (c.seq, others['depth'].seq) == (2, 2)
+    assert p.dropped == {'color': 1, 'depth': 1}
     assert p.pop() is None          # colour 3 waits for its depth
-    p.add_depth(Msg(3, 99000))
+    p.add('depth', Msg(3, 99000))
     assert p.pop()[0].seq == 3
-    t = FramePairer('timestamp', 16_000_000, True)
-    t.add_color(Msg(5, 100_000))
-    t.add_depth(Msg(900, 130_000))  # 30 ms off: outside half a frame
+    t = FramePairer('timestamp', 16_000_000, ['depth'])
+    t.add('color', Msg(5, 100_000))
+    t.add('depth', Msg(900, 130_000))  # 30 ms off: outside half a frame
     assert t.pop() is None
-    t.add_depth(Msg(901, 104_000))
-    assert t.pop()[1].seq == 901
+    t.add('depth', Msg(901, 104_000))
+    assert t.pop()[1]['depth'].seq == 901
+    # the mono pair too: a colour frame waits until every stream has its match
+    m = FramePairer('timestamp', 16_000_000, ['depth', 'infra1', 'infra2'])
+    m.add('color', Msg(1, 100_000))
+    m.add('depth', Msg(7, 101_000))
+    m.add('infra1', Msg(7, 101_000))
+    assert m.pop() is None
+    m.add('infra2', Msg(7, 101_000))
+    c, others = m.pop()
+    assert c.seq == 1 and sorted(others) == ['depth', 'infra1', 'infra2']
 
 
 def test_intrinsics_rescaled_from_calibration(drivers):

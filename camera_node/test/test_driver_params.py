@@ -16,7 +16,10 @@ from camera_node.core.errors import InvalidOptionError
 from camera_node.core.params import node_parameters, ParameterStore
 from camera_node.drivers import driver_class, driver_parameters, known_drivers, REGISTRY
 
-SDKS = ('pyrealsense2', 'depthai', 'cv2')
+SDKS = ('pyrealsense2', 'depthai', 'cv2', 'mcap', 'mcap_ros2')
+#: drivers that have nothing to play without a source, and an example of one
+NEEDS_SOURCE = {'file': ('/data/clip.mkv', 'source is empty: give a video file'),
+                'bag': ('/data/clip', 'source is empty: give a rosbag2 folder')}
 
 
 def test_reading_every_drivers_parameters_imports_no_sdk():
@@ -48,14 +51,15 @@ def test_registry_entries_name_their_driver_and_its_parameters(entry):
 def test_defaults_pass_their_own_specs_and_runtime_options_are_accepted_before_open(name):
     cls = driver_class(name)
     given = {}
-    if name == 'file':                                   # no default file to play
-        with pytest.raises(InvalidOptionError, match='source is empty: give a video file'):
+    if name in NEEDS_SOURCE:                             # no default file to play
+        example, refusal = NEEDS_SOURCE[name]
+        with pytest.raises(InvalidOptionError, match=refusal):
             ParameterStore(cls.parameters, {})
-        given = {'source': '/data/clip.mkv'}
+        given = {'source': example}
     store = ParameterStore(cls.parameters, given)
     for spec in cls.parameters:
         value, reason = store.check(spec.name, spec.default)
-        if not (name == 'file' and spec.name == 'source'):
+        if not (name in NEEDS_SOURCE and spec.name == 'source'):
             assert reason is None, reason
     drv = cls(store)
     for spec in cls.parameters:
@@ -89,6 +93,9 @@ REFUSED = [
     ('file', 'file_stamp', 'frames', 'file_stamp must be one of arrival, media'),
     ('file', 'depth_source', 'depth.png', 'depth_source must be an image-sequence pattern'),
     ('file', 'loop', 'yes', 'loop must be a bool'),
+    ('bag', 'topic_prefix', '/camera/1cam', 'topic_prefix must be a topic namespace'),
+    ('bag', 'rate', 0.0, r'rate must be within \[0.01, 100.0\]'),
+    ('bag', 'start_offset', -1.0, r'start_offset must be within'),
 ]
 
 
@@ -96,11 +103,11 @@ REFUSED = [
                          ids=['%s-%s-%s' % r[:3] for r in REFUSED])
 def test_specs_refuse_what_the_drivers_refused_by_hand(name, param, value, reason):
     cls = driver_class(name)
-    base = {'source': '/data/clip.mkv'} if name == 'file' and param != 'source' else {}
+    example = {'source': NEEDS_SOURCE[name][0]} if name in NEEDS_SOURCE else {}
+    base = example if param != 'source' else {}
     with pytest.raises(InvalidOptionError, match=reason):
         cls(dict(base, **{param: value}))             # at start
-    store = ParameterStore(cls.parameters, base or {'source': '/data/clip.mkv'}
-                           if name == 'file' else {})
+    store = ParameterStore(cls.parameters, example)
     _, why = store.check(param, value)                # at runtime
     assert why is not None
     assert why == str(pytest.raises(InvalidOptionError, cls, dict(base, **{param: value})).value)

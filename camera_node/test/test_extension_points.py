@@ -47,7 +47,7 @@ def viam_camera(driver_name, **given):
 def test_a_topic_is_one_row(rclpy_context, monkeypatch):
     row = streams.StreamSpec('depth_mirror', 'image', '~/depth_mirror/image_raw',
                              '~/depth_mirror/camera_info', '16UC1', 'depth_optical', 'depth',
-                             'depth', needs_depth=True)
+                             'depth', needs='depth')
     monkeypatch.setattr(streams, 'STREAMS', streams.STREAMS + (row,))
     node = CameraNode('ext', namespace='/ext_topic', parameter_overrides=[
         Parameter('width', value=32), Parameter('height', value=24)])

@@ -35,7 +35,9 @@ def test_flake8():
 
 @pytest.mark.linter
 def test_pep257():
-    paths = [os.path.join(PKG, 'camera_node')]
+    paths = [os.path.join(PKG, 'camera_node'), os.path.join(PKG, 'launch'),
+             os.path.join(PKG, 'test', 'ros_tools.py'),
+             os.path.join(PKG, 'test', 'doc_commands.py')]
     res = _run(['pydocstyle', '--add-ignore=' + PEP257_IGNORE,
                 '--match=(?!test_).*\\.py'] + paths)
     assert res.returncode == 0, 'pep257 found problems:\n' + res.stdout + res.stderr

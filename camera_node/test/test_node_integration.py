@@ -11,7 +11,8 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from tf2_msgs.msg import TFMessage
 
 from camera_node.core import cloud as geometry
-from camera_node.drivers import synthetic as syn
+from camera_node.core.types import default_intrinsics
+from camera_node.drivers.synthetic import scene as syn
 
 from conftest import NodeProcess
 
@@ -66,7 +67,7 @@ def test_camera_info_matches_images(node, probe):
         info = probe.collect(CameraInfo, node.topic(topic))[0]
         assert (info.width, info.height) == (W, H)
         assert info.header.frame_id == frame
-        intr = syn.default_intrinsics(W, H, 60.0)
+        intr = default_intrinsics(W, H, 60.0)
         assert list(info.k) == pytest.approx(intr.k())
         assert info.distortion_model == 'plumb_bob' and len(info.d) == 5
         assert list(info.r) == [1, 0, 0, 0, 1, 0, 0, 0, 1]
@@ -106,7 +107,7 @@ def test_cloud_points_lie_on_the_known_scene(node, probe):
     assert msg.is_dense is False and msg.is_bigendian is False
     assert msg.header.frame_id == 'front_color_optical_frame'
     pts = cloud_array(msg)
-    intr = syn.default_intrinsics(W, H, 60.0)
+    intr = default_intrinsics(W, H, 60.0)
     u, v = geometry.project(np.array([[-0.3, -0.5, syn.WALL_Z]]), intr)[0].round().astype(int)
     assert pts[v, u, 2] == pytest.approx(syn.WALL_Z, abs=0.003)
     assert pts[v, u, 0] == pytest.approx(-0.3, abs=0.01)

@@ -12,7 +12,8 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from camera_node.viam import codecs as vf
 from camera_node.viam import pcd
-from camera_node.drivers import synthetic as syn
+from camera_node.core.types import default_intrinsics
+from camera_node.drivers.synthetic import scene as syn
 from camera_node_interfaces.msg import Geometry
 from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImage, GetImages,
                                         GetPointCloud, GetProperties)
@@ -219,7 +220,7 @@ def test_point_cloud_decimation_and_errors(cam, probe):
 def test_properties(cam, probe):
     res = call(probe, cam, GetProperties, 'get_properties')
     assert res.success, res.error
-    intr = syn.default_intrinsics(W, H, 60.0)
+    intr = default_intrinsics(W, H, 60.0)
     ip = res.intrinsic_parameters
     assert (ip.width_px, ip.height_px) == (W, H)
     assert (ip.focal_x_px, ip.focal_y_px) == pytest.approx((intr.fx, intr.fy))

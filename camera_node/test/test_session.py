@@ -140,6 +140,8 @@ def test_failed_open_in_configure_reports_and_raises():
     assert session.state is State.SEARCHING and 'no OAK' in session.last_error
     with pytest.raises(Unavailable, match='camera state: searching: no OAK'):
         session.frame_set()
+    session.open()                                     # configure again: plugged in now
+    assert session.state is State.IDLE and session.last_error == ''
 
 
 def test_a_listener_failure_does_not_stop_capture():

@@ -7,12 +7,15 @@ from camera_node.core import cloud as geometry
 from camera_node.core.errors import DriverError
 from camera_node.core.params import ParameterApplier, ParameterStore
 from camera_node.drivers import driver_class
-from camera_node.drivers import synthetic as syn
+from camera_node.core.types import default_intrinsics
+from camera_node.drivers.synthetic import scene as syn
+from camera_node.drivers.synthetic.driver import DEPTH_ORIGIN, SyntheticDriver
+from camera_node.drivers.synthetic.params import PARAMETERS
 
 
 @pytest.fixture
 def cam():
-    with syn.SyntheticDriver({'width': 320, 'height': 240, 'fps': 200.0}) as d:
+    with SyntheticDriver({'width': 320, 'height': 240, 'fps': 200.0}) as d:
         yield d
 
 
@@ -65,15 +68,15 @@ def test_colour_shows_the_surface_the_depth_hits(cam):
 def test_depth_imager_is_offset_from_colour(cam):
     fs = cam.read(1.0)
     props = cam.properties()
-    np.testing.assert_allclose(props.depth_to_color.translation, syn.DEPTH_ORIGIN)
+    np.testing.assert_allclose(props.depth_to_color.translation, DEPTH_ORIGIN)
     # the sphere's silhouette shifts between the two images (parallax), the wall does not
     assert not np.array_equal(fs.depth, fs.aligned_depth)
     assert fs.depth[5, 5] == fs.aligned_depth[5, 5] == 3000
 
 
 def test_deterministic_and_static_without_motion():
-    a = syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
-    b = syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
+    a = SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
+    b = SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0})
     with a, b:
         fa, fb = a.read(1.0), b.read(1.0)
         assert np.array_equal(fa.color, fb.color)
@@ -82,12 +85,12 @@ def test_deterministic_and_static_without_motion():
 
 
 def test_motion_moves_only_the_sphere():
-    with syn.SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0,
-                              'motion': True}) as d:
+    with SyntheticDriver({'width': 160, 'height': 120, 'fps': 200.0,
+                          'motion': True}) as d:
         frames = [d.read(1.0) for _ in range(15)]
     diff = frames[0].aligned_depth != frames[-1].aligned_depth
     assert diff.any()
-    intr = syn.default_intrinsics(160, 120, 60.0)
+    intr = default_intrinsics(160, 120, 60.0)
     u, v = pixel_of((-0.7, 0.5, syn.BOX_MIN[2]), intr)
     assert not diff[v, u]
 
@@ -102,7 +105,7 @@ def test_frames_are_read_only_and_stamped(cam):
 
 
 def test_driver_contract():
-    d = syn.SyntheticDriver({'width': 64, 'height': 48})
+    d = SyntheticDriver({'width': 64, 'height': 48})
     with pytest.raises(DriverError):
         d.read(0.1)
     d.open()
@@ -117,12 +120,13 @@ def test_driver_contract():
 
 def test_runtime_options():
     """Runtime changes go through the one applier: spec first, then the driver."""
-    store = ParameterStore(syn.PARAMETERS, {'width': 64, 'height': 48})
+    store = ParameterStore(PARAMETERS, {'width': 64, 'height': 48})
     applier = ParameterApplier(store)
-    with syn.SyntheticDriver(store) as d:
+    with SyntheticDriver(store) as d:
         for name, handler in d.option_handlers().items():
             applier.on_change(name, handler)
-        assert sorted(d.option_handlers()) == ['fps', 'motion']
+        assert sorted(d.option_handlers()) == [
+            'emitter_enabled', 'emitter_on_off', 'fps', 'motion']
         assert applier.apply([('fps', 15.0)]) is None
         assert d.properties().fps == 15.0 and d.options['fps'] == 15.0
         assert 'fps must be within' in applier.apply([('fps', 1000.0)])
@@ -136,7 +140,7 @@ def test_registry_lists_known_drivers_on_unknown_name():
         driver_class('kinect')
     for name in ('synthetic', 'realsense', 'oakd', 'webcam', 'file'):
         assert name in str(info.value)
-    assert driver_class('synthetic') is syn.SyntheticDriver
+    assert driver_class('synthetic') is SyntheticDriver
 
 
 def test_registry_imports_vendor_sdks_lazily():

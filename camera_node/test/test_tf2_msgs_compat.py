@@ -1,9 +1,11 @@
 """The tf2_msgs used here is wire-compatible with the one in real ROS 2 distros."""
 
 import glob
+import importlib.util
 import json
 import os
 
+import pytest
 import tf2_msgs
 from tf2_msgs.msg import TFMessage
 
@@ -26,6 +28,8 @@ def _type_description():
 
 
 def test_type_hash_equals_the_real_one():
+    if importlib.util.find_spec('rclpy.type_hash') is None:
+        pytest.skip('this rclpy has no type hashes (Humble): DDS matches by type name only')
     hashes = {h['type_name']: h['hash_string'] for h in _type_description()['type_hashes']}
     assert hashes['tf2_msgs/msg/TFMessage'] == REAL_TFMESSAGE_HASH
 

@@ -17,7 +17,8 @@ from camera_node.core.frames import FrameNames
 from camera_node.core.params import ParameterApplier, ParameterStore
 from camera_node.core.session import CameraSession, State
 from camera_node.drivers import parameter_specs
-from camera_node.drivers.synthetic import SyntheticDriver, WALL_Z
+from camera_node.drivers.synthetic.driver import SyntheticDriver
+from camera_node.drivers.synthetic.scene import WALL_Z
 from camera_node.viam import codecs, pcd
 from camera_node.viam.camera import GeometrySet, ViamCamera
 from camera_node.viam.commands import CommandTable, LocalParameters

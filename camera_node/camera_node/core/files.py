@@ -10,7 +10,8 @@ refused with one message whatever the reason, so a caller learns no more than "n
 usable". ``package://`` paths stay inside the package's share folder
 (:func:`package_path`).
 
-Writing (:func:`replace_file`, :func:`open_new_file`): one plain name in one directory,
+Writing (:func:`replace_file`, :func:`open_new_file`, :func:`make_new_folder`): one plain
+name in one directory,
 the directory opened once and every step taken relative to it; a new file is created
 exclusively (``O_CREAT | O_EXCL | O_NOFOLLOW``, so a planted file or symbolic link makes
 it fail rather than be followed); a replacement is written to such a new temporary file,
@@ -137,20 +138,33 @@ def _create(dir_fd: int, name: str, mode: int) -> int:
     return os.open(name, flags, mode, dir_fd=dir_fd)
 
 
-def open_new_file(directory: str, name: str, mode: int = 0o644) -> BinaryIO:
-    """Create ``name`` in ``directory`` and return it open for writing (binary).
+def _parent(directory: str, parents: bool) -> int:
+    if parents:
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise FileAccessError('cannot create %s: %s' % (
+                directory, os.strerror(exc.errno or errno.EIO))) from None
+    return _open_dir(directory)
+
+
+def open_new_file(directory: str, name: str, mode: int = 0o644,
+                  parents: bool = False) -> BinaryIO:
+    """Create ``name`` in ``directory`` and return it open for writing (binary, buffered).
 
     The file must not exist yet, under any type: an existing file, directory or symbolic
     link (even a dangling one) makes this fail rather than be opened or followed. The
-    directory itself must exist (nothing is created above the file). This is what a
-    recorder writing clips under a configured folder should use.
+    directory must exist unless ``parents`` (then it is created with its parents: for a
+    folder the operator configured, never for a path a caller chose). ``directory`` itself
+    may be a symbolic link (a data disk mounted elsewhere). A recorder writing clips under
+    a configured folder uses this.
 
     :raises FileAccessError: a bad name, a missing directory, or a name already taken.
     """
     reason = check_file_name(name)
     if reason:
         raise FileAccessError('file name %s' % reason)
-    dir_fd = _open_dir(directory)
+    dir_fd = _parent(directory, parents)
     try:
         fd = _create(dir_fd, name, mode)
     except FileExistsError:
@@ -160,7 +174,31 @@ def open_new_file(directory: str, name: str, mode: int = 0o644) -> BinaryIO:
             name, directory, os.strerror(exc.errno or errno.EIO))) from None
     finally:
         os.close(dir_fd)
-    return os.fdopen(fd, 'wb')
+    return os.fdopen(fd, 'wb', buffering=1 << 20)
+
+
+def make_new_folder(directory: str, name: str, mode: int = 0o755,
+                    parents: bool = False) -> str:
+    """Create the folder ``directory/name`` (which must not exist yet); return its path.
+
+    Same rules as :func:`open_new_file` (``mkdir`` never follows a link).
+
+    :raises FileAccessError: a bad name, a missing directory, or a name already taken.
+    """
+    reason = check_file_name(name)
+    if reason:
+        raise FileAccessError('folder name %s' % reason)
+    dir_fd = _parent(directory, parents)
+    try:
+        os.mkdir(name, mode, dir_fd=dir_fd)
+    except FileExistsError:
+        raise FileAccessError('%s already exists in %s' % (name, directory)) from None
+    except OSError as exc:
+        raise FileAccessError('cannot create %s in %s: %s' % (
+            name, directory, os.strerror(exc.errno or errno.EIO))) from None
+    finally:
+        os.close(dir_fd)
+    return os.path.join(directory, name)
 
 
 def replace_file(directory: str, name: str, data: bytes,

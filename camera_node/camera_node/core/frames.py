@@ -1,10 +1,12 @@
-"""Frame names of one camera and its fixed transforms (REP-103/105). Pure numpy.
+"""Frame names of one camera, its fixed transforms and extrinsics (REP-103/105). Pure numpy.
 
 ``<name>_link`` is the body frame (x forward, y left, z up). The depth imager sits at its
-origin (without depth, the colour imager does); each imager has ``<name>_<imager>_frame``
-(body axes) and ``<name>_<imager>_optical_frame`` under it (z forward, x right, y down).
-The colour imager's pose in the link comes from the depth-to-colour extrinsics, here and
-nowhere else.
+origin (without depth, the colour imager does); each sensor (``color``, ``depth``,
+``infra1``, ``infra2``, ``imu``) has ``<name>_<sensor>_frame`` (body axes) and
+``<name>_<sensor>_optical_frame`` under it (z forward, x right, y down; the IMU's samples
+are in its optical frame, as realsense-ros publishes them). Every sensor's pose in the link
+and the extrinsics between any two sensors come from the driver's extrinsics
+(:meth:`CameraProperties.from_reference`), here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .orientation import quaternion_to_matrix, rotation_matrix_to_quaternion, rpy_to_quaternion
-from .types import CameraProperties
+from .types import CameraProperties, Extrinsics
 
 #: quaternion (x, y, z, w) of an optical frame in its imager's body frame:
 #: roll=-pi/2, yaw=-pi/2 (REP-103), so optical z = body x, optical x = body -y.
@@ -43,47 +45,86 @@ class FrameNames:
         self.color_optical = camera_name + '_color_optical_frame'
         self.depth = camera_name + '_depth_frame'
         self.depth_optical = camera_name + '_depth_optical_frame'
+        for sensor in ('infra1', 'infra2', 'imu'):
+            setattr(self, sensor, '%s_%s_frame' % (camera_name, sensor))
+            setattr(self, sensor + '_optical', '%s_%s_optical_frame' % (camera_name, sensor))
 
-    def optical(self, imager: str) -> str:
-        """Return the optical frame of an imager (``color`` or ``depth``)."""
-        return getattr(self, imager + '_optical')
+    def body(self, sensor: str) -> str:
+        """Return the body-axes frame of a sensor (``color``, ``depth``, ``infra1``, ...)."""
+        return getattr(self, sensor)
+
+    def optical(self, sensor: str) -> str:
+        """Return the optical frame of a sensor (``color``, ``depth``, ``infra1``, ...)."""
+        return getattr(self, sensor + '_optical')
 
 
 def _floats(values: Sequence[float]) -> Tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def color_pose_in_link(props: CameraProperties) -> Tuple[Tuple[float, float, float],
-                                                         Tuple[float, float, float, float]]:
-    """Return the colour imager's body frame in the link: (translation, quaternion).
+def sensor_pose_in_link(props: CameraProperties, sensor: str) -> Tuple[
+        Tuple[float, float, float], Tuple[float, float, float, float]]:
+    """Return a sensor's body frame in the link: (translation, quaternion).
 
-    With depth, it is the inverse of depth->colour (given between optical frames) seen in
-    body axes; without depth, the identity.
+    It is the inverse of reference->sensor (given between optical frames) seen in body
+    axes; the reference imager itself is at the identity.
     """
-    if not props.has_depth or props.depth_to_color is None:
+    if sensor == props.reference():
         return (0.0, 0.0, 0.0), _IDENTITY
-    r = np.asarray(props.depth_to_color.rotation, dtype=float)
-    t = np.asarray(props.depth_to_color.translation, dtype=float)
+    ext = props.from_reference(sensor)
+    r = np.asarray(ext.rotation, dtype=float)
+    t = np.asarray(ext.translation, dtype=float)
     o = quaternion_to_matrix(OPTICAL_QUATERNION)
     position = _floats(o @ (-r.T @ t))
     rotation = _floats(rotation_matrix_to_quaternion(o @ r.T @ o.T))
     return position, rotation
 
 
+def extrinsics_between(props: CameraProperties, a: str, b: str) -> Extrinsics:
+    """Return the extrinsics from sensor a's optical frame to sensor b's: p_b = R p_a + t."""
+    ea, eb = props.from_reference(a), props.from_reference(b)
+    ra, rb = np.asarray(ea.rotation, float), np.asarray(eb.rotation, float)
+    rotation = rb @ ra.T
+    return Extrinsics(rotation, np.asarray(eb.translation, float)
+                      - rotation @ np.asarray(ea.translation, float))
+
+
+def extrinsics_pairs(props: CameraProperties) -> List[Tuple[str, str, Extrinsics]]:
+    """Return (a, b, extrinsics a->b) for every pair of the device's sensors, once each.
+
+    Pairs follow :data:`~camera_node.core.types.SENSORS` order (``depth`` before ``color``
+    before ``infra1``...), so the names read as realsense-ros' ``depth_to_color``.
+    """
+    sensors = props.sensors()
+    return [(a, b, extrinsics_between(props, a, b))
+            for i, a in enumerate(sensors) for b in sensors[i + 1:]]
+
+
+def stereo_baseline_m(props: CameraProperties) -> Optional[float]:
+    """Return the infrared pair's baseline: infra2's origin along infra1's x axis (metres).
+
+    None without both imagers. Positive for a right imager to the right of the left one,
+    so ``P[3] = -fx * baseline`` in the right imager's CameraInfo (ROS stereo convention).
+    """
+    if props.infra1 is None or props.infra2 is None:
+        return None
+    to_right = extrinsics_between(props, 'infra1', 'infra2')
+    origin_in_left = -np.asarray(to_right.rotation, float).T @ np.asarray(
+        to_right.translation, float)
+    return float(origin_in_left[0])
+
+
 def static_transforms(names: FrameNames, props: CameraProperties, parent_frame: str = '',
                       mount_pose: Optional[Sequence[float]] = None) -> List[Transform]:
-    """Return the camera's fixed frames: mount (when parent_frame is set), imagers, optical."""
+    """Return the camera's fixed frames: mount (when parent_frame is set), sensors, optical."""
     out = []
     if parent_frame:
         m = [float(v) for v in (mount_pose or [0.0] * 6)]
         out.append(Transform(parent_frame, names.link, _floats(m[:3]),
                              _floats(rpy_to_quaternion(*m[3:]))))
-    if props.has_depth:
-        out.append(Transform(names.link, names.depth, (0.0, 0.0, 0.0), _IDENTITY))
-        out.append(Transform(names.depth, names.depth_optical, (0.0, 0.0, 0.0),
+    for sensor in props.sensors():
+        position, rotation = sensor_pose_in_link(props, sensor)
+        out.append(Transform(names.link, names.body(sensor), position, rotation))
+        out.append(Transform(names.body(sensor), names.optical(sensor), (0.0, 0.0, 0.0),
                              OPTICAL_QUATERNION))
-    position, rotation = color_pose_in_link(props)
-    out.append(Transform(names.link, names.color, position, rotation))
-    out.append(Transform(names.color, names.color_optical, (0.0, 0.0, 0.0),
-                         OPTICAL_QUATERNION))
     return out

@@ -112,6 +112,33 @@ def node_parameters(drivers: Sequence[str]) -> Tuple[ParamSpec, ...]:
                   'length_mm}.', read_only=False),
         ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages (0: off).',
                   min=0.0, max=60.0),
+        ParamSpec('buffer_seconds', 0.0,
+                  'Pre-event buffer: keep the last N seconds of frame sets in memory for '
+                  'save_clip and time-indexed GetImages (0: off).', read_only=False,
+                  min=0.0, max=600.0),
+        ParamSpec('buffer_memory_mb', 1024, 'Memory budget of the pre-event buffer, MB: the '
+                  'oldest frame sets go first when it is full.', read_only=False,
+                  min=1, max=1 << 20),
+        ParamSpec('clip_directory', '',
+                  'Folder save_clip writes its bags into (created if missing); clips are '
+                  'written nowhere else. Empty: $ROS_HOME/camera_clips (~/.ros/camera_clips).'),
+        ParamSpec('clip_compression', 'none', 'MCAP chunk compression of saved clips: none '
+                  '(fastest, as rosbag2 writes by default), lz4 or zstd.', read_only=False,
+                  choices=('none', 'lz4', 'zstd')),
+        ParamSpec('clip_write_share', 0.5, 'Largest share of the time the clip writer thread '
+                  'may spend writing (it rests the rest), so capture and publishing keep their '
+                  'rate during a save; 1.0: write as fast as possible.', read_only=False,
+                  min=0.05, max=1.0),
+        ParamSpec('unite_imu_method', 2,
+                  'imu topic (gyro and accel united at the gyro rate): 0 none, 1 copy the '
+                  'newest accel sample, 2 linear_interpolation of accel to the gyro stamp '
+                  '(as realsense-ros).', read_only=False, choices=(0, 1, 2)),
+        ParamSpec('angular_velocity_cov', 0.01,
+                  'Variance put on the diagonal of angular_velocity_covariance, (rad/s)^2.',
+                  read_only=False, min=0.0, max=1e6),
+        ParamSpec('linear_accel_cov', 0.01,
+                  'Variance put on the diagonal of linear_acceleration_covariance, (m/s^2)^2.',
+                  read_only=False, min=0.0, max=1e6),
     )
 
 

@@ -4,7 +4,9 @@
 (retrying with bounded exponential backoff while it is missing), reads frame sets, hands
 the newest to the consumer (:class:`~camera_node.core.capture.LatestSlot`, or a callback
 run in the capture thread), reconnects when the device is lost, and keeps asking a finite
-source that ended whether it plays again (after a seek or a loop change). Its
+source that ended whether it plays again (after a seek or a loop change). IMU samples take
+a path of their own: the driver puts every one in the session's
+:class:`~camera_node.core.imu.ImuQueue` (open while capturing) from its SDK's thread. Its
 :class:`State` is the only record of whether the camera is available: services,
 publishing and diagnostics read :attr:`CameraSession.state` and never keep flags of their
 own. Transitions are explicit (:data:`TRANSITIONS`); an unexpected one is a bug and raises.
@@ -18,6 +20,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional
 
 from .capture import LatestSlot, RateMeter
 from .errors import DeviceLostError, DeviceNotFoundError, EndOfStream, Unavailable
+from .imu import ImuQueue
 from .redact import redact
 from .types import CameraProperties, FrameSet
 
@@ -88,8 +91,14 @@ class CameraSession:
         self.opens = 0
         self.rate = RateMeter()
         self.slot = LatestSlot()
+        #: the driver's IMU samples, for the IMU publisher (open while capturing)
+        self.imu = ImuQueue()
+        driver.attach_imu(self.imu.put)
         #: called (in the opening thread) with the properties after every open
         self.on_open: List[Callable[[CameraProperties], None]] = []
+        #: called (in the capture thread) with every frame set, before it is handed on;
+        #: must be quick (the pre-event buffer keeps a reference)
+        self.on_frame: List[Callable[[FrameSet], None]] = []
         self._deliver: Optional[Callable[[FrameSet], None]] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -121,6 +130,7 @@ class CameraSession:
             self._enter(State.SEARCHING if isinstance(exc, DeviceNotFoundError)
                         else State.ERROR, str(exc))
             raise
+        self._enter(State.IDLE)  # open, not capturing (an earlier failure is over)
         self._opened()
 
     def start(self, deliver: Optional[Callable[[FrameSet], None]] = None) -> None:
@@ -131,6 +141,7 @@ class CameraSession:
             self._enter(State.IDLE)
         self._deliver = deliver
         self.slot = LatestSlot()
+        self.imu.open()
         self._stop.clear()
         self._enter(State.STARTING)
         self._thread = threading.Thread(target=self._run, name='camera_capture', daemon=True)
@@ -155,6 +166,7 @@ class CameraSession:
     def _halt(self, timeout: float) -> None:
         self._stop.set()
         self.slot.close()
+        self.imu.close()
         t = self._thread
         if t is not None and t.is_alive() and threading.current_thread() is not t:
             t.join(timeout)
@@ -279,6 +291,11 @@ class CameraSession:
             else:
                 self._cond.notify_all()
         self.rate.tick()
+        for listener in self.on_frame:
+            try:
+                listener(fs)
+            except Exception as exc:  # a listener's bug must not stop the capture
+                self.log.error('frame listener failed: %s: %s' % (type(exc).__name__, exc))
         if self._deliver is not None:
             self._deliver(fs)
         else:
@@ -312,5 +329,5 @@ class CameraSession:
             'expected_fps': props.fps if props else None,
             'capture_fps': self.rate.rate(), 'frames_captured': self.rate.count,
             'dropped_frame_sets': self.slot.dropped, 'read_timeouts': self.timeouts,
-            'reconnects': self.reconnects,
+            'reconnects': self.reconnects, **self.imu.figures(),
         }

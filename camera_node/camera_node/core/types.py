@@ -1,14 +1,16 @@
 """The data the core passes around: intrinsics, extrinsics, device properties, frame sets.
 
 Images are numpy arrays in fixed conventions so nothing above the drivers needs to know an
-SDK: colour is ``HxWx3 uint8 RGB``; depth is ``HxW uint16`` in millimetres (0 = no depth).
+SDK: colour is ``HxWx3 uint8 RGB``; depth is ``HxW uint16`` in millimetres (0 = no depth);
+infrared is ``HxW uint8``. IMU samples travel on their own path (:class:`ImuSample`, see
+:mod:`camera_node.core.imu`), never in a frame set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import math
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -62,6 +64,24 @@ class Extrinsics:
 
 
 @dataclass
+class ImuInfo:
+    """The inertial sensor of a device: which streams it delivers and at what rates.
+
+    :param gyro_hz: rate of angular velocity samples (0: no gyro stream).
+    :param accel_hz: rate of specific force samples (0: no accelerometer stream).
+    :param model: the chip or module, when known.
+    """
+
+    gyro_hz: float = 0.0
+    accel_hz: float = 0.0
+    model: str = ''
+
+
+#: the sensors a camera may have, in the order extrinsics and frames are listed
+SENSORS = ('depth', 'color', 'infra1', 'infra2', 'imu')
+
+
+@dataclass
 class CameraProperties:
     """What a driver knows about its device once open.
 
@@ -69,6 +89,13 @@ class CameraProperties:
     :param depth: intrinsics of the depth imager (``FrameSet.depth``), None without depth.
     :param depth_to_color: extrinsics from the depth optical frame to the colour one. The
         depth imager sits at the ``<name>_link`` origin; without depth the colour imager does.
+        That imager (:meth:`reference`) is the one every other sensor is placed from.
+    :param infra1: intrinsics of the left infrared imager (``FrameSet.infra1``), or None.
+    :param infra2: intrinsics of the right infrared imager (``FrameSet.infra2``), or None.
+    :param sensor_extrinsics: for ``infra1``, ``infra2`` and ``imu``: the extrinsics from the
+        reference imager's optical frame to that sensor's (optical) frame, as
+        ``depth_to_color`` is for colour. The IMU's samples are in its frame.
+    :param imu: the inertial sensor, None without one.
     :param fps: nominal frame-set rate the device was configured for.
     :param intrinsics_source: where the intrinsics came from: ``device``, ``synthetic``,
         ``recording`` or ``default`` (an assumed guess).
@@ -82,11 +109,59 @@ class CameraProperties:
     intrinsics_source: str = 'device'
     model: str = ''
     serial: str = ''
+    infra1: Optional[Intrinsics] = None
+    infra2: Optional[Intrinsics] = None
+    sensor_extrinsics: Dict[str, Extrinsics] = field(default_factory=dict)
+    imu: Optional[ImuInfo] = None
 
     @property
     def has_depth(self) -> bool:
         """Whether the driver delivers depth."""
         return self.depth is not None
+
+    def reference(self) -> str:
+        """Return the imager at the ``<name>_link`` origin: ``depth``, or ``color`` without."""
+        return 'depth' if self.has_depth else 'color'
+
+    def sensors(self) -> Tuple[str, ...]:
+        """Return the sensors this device has, in :data:`SENSORS` order."""
+        present = {'color': True, 'depth': self.has_depth,
+                   'infra1': self.infra1 is not None, 'infra2': self.infra2 is not None,
+                   'imu': self.imu is not None}
+        return tuple(s for s in SENSORS if present[s])
+
+    def from_reference(self, sensor: str) -> Extrinsics:
+        """Return the extrinsics from the reference imager's optical frame to ``sensor``'s.
+
+        :raises KeyError: the device has no such sensor, or did not say where it is.
+        """
+        if sensor == self.reference():
+            return Extrinsics()
+        if sensor == 'color':
+            return self.depth_to_color if self.depth_to_color is not None else Extrinsics()
+        if sensor not in self.sensors():
+            raise KeyError('this camera has no %s sensor' % sensor)
+        return self.sensor_extrinsics[sensor]
+
+
+@dataclass
+class FrameMetadata:
+    """What the device reports about one image; None where it does not say.
+
+    :param frame_counter: the sensor's own frame number.
+    :param exposure_us: actual exposure time, microseconds.
+    :param gain: actual gain, in the device's units.
+    :param emitter_on: whether the IR projector lit this frame (emitter on/off alternation).
+    :param laser_power_mw: projector power, milliwatts.
+    :param temperature_c: sensor or projector temperature, degrees Celsius.
+    """
+
+    frame_counter: Optional[int] = None
+    exposure_us: Optional[float] = None
+    gain: Optional[float] = None
+    emitter_on: Optional[bool] = None
+    laser_power_mw: Optional[float] = None
+    temperature_c: Optional[float] = None
 
 
 @dataclass
@@ -98,9 +173,34 @@ class FrameSet:
     :param aligned_depth: ``HxW uint16`` millimetres registered to the colour image
         (same size as ``color``), or None when the driver cannot align.
     :param stamp_ns: capture time on the ROS clock (nanoseconds since the epoch).
+    :param infra1: ``HxW uint8`` left infrared image (rectified), or None.
+    :param infra2: ``HxW uint8`` right infrared image (rectified, row-aligned with infra1),
+        or None.
+    :param metadata: per image (``color``, ``depth``, ``infra1``, ``infra2``), what the
+        device reported about it; images without an entry have none.
     """
 
     color: np.ndarray
     depth: Optional[np.ndarray] = None
     aligned_depth: Optional[np.ndarray] = None
     stamp_ns: int = 0
+    infra1: Optional[np.ndarray] = None
+    infra2: Optional[np.ndarray] = None
+    metadata: Dict[str, FrameMetadata] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImuSample:
+    """One inertial measurement, in the IMU's frame (``<name>_imu_optical_frame``).
+
+    :param kind: ``gyro`` (angular velocity, rad/s) or ``accel`` (specific force, m/s^2,
+        gravity included: a device at rest reads 9.81 m/s^2 upwards).
+    :param stamp_ns: sample time on the ROS clock, mapped as the images' stamps are.
+    :param x, y, z: the three axes.
+    """
+
+    kind: str
+    stamp_ns: int
+    x: float
+    y: float
+    z: float

@@ -38,7 +38,7 @@ class DriverEntry:
 
 #: every driver, in the order help texts list them (the first is the default)
 REGISTRY: List[DriverEntry] = [
-    DriverEntry('synthetic', '.synthetic', 'SyntheticDriver', '.synthetic',
+    DriverEntry('synthetic', '.synthetic.driver', 'SyntheticDriver', '.synthetic.params',
                 'a ray-cast RGB-D scene that needs no hardware'),
     DriverEntry('realsense', '.realsense.driver', 'RealSenseDriver', '.realsense.params',
                 'Intel RealSense D400 cameras or a recording (pyrealsense2)'),
@@ -48,6 +48,8 @@ REGISTRY: List[DriverEntry] = [
                 'V4L2 webcams and network streams (OpenCV)'),
     DriverEntry('file', '.file.driver', 'FileDriver', '.file.params',
                 'video files and image sequences, optionally with depth (OpenCV)'),
+    DriverEntry('bag', '.bag.driver', 'BagDriver', '.bag.params',
+                'a rosbag2 MCAP recording (save_clip clips, realsense-ros bags) as a camera'),
 ]
 DEFAULT_DRIVER = REGISTRY[0].name
 

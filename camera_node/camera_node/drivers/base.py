@@ -9,7 +9,10 @@ capture thread only:
   :class:`EndOfStream` when a finite source ends),
 * :meth:`Driver.close` at the end (idempotent).
 
-:meth:`Driver.properties` may be called from any thread after ``open``. The driver reads
+:meth:`Driver.properties` may be called from any thread after ``open``. A driver with an
+IMU hands each sample to :meth:`Driver.emit_imu` from whatever thread its SDK calls back
+on; the session attaches its IMU queue there (:meth:`Driver.attach_imu`), so samples never
+wait for, or go through, the frame-set path. The driver reads
 its options from ``self.options``, a live read-only view of the camera's one
 :class:`~camera_node.core.params.ParameterStore`: a runtime change reaches the driver first
 through :meth:`Driver.check_option` (may it?) and :meth:`Driver.set_option` (apply it to
@@ -25,7 +28,7 @@ import warnings
 
 from ..core.errors import DriverError
 from ..core.params import Handler, ParameterStore, ParamSpec
-from ..core.types import CameraProperties, FrameSet
+from ..core.types import CameraProperties, FrameSet, ImuSample
 
 CommandHandler = Callable[[Mapping[str, Any]], Dict[str, Any]]
 
@@ -41,9 +44,11 @@ class Driver(abc.ABC):
     name = ''
     #: node parameters this driver takes (declared by the node, read through ``options``)
     parameters: Sequence[ParamSpec] = ()
-    #: Viam source names of the colour and depth imagers
+    #: Viam source names of the colour, depth and infrared (left, right) imagers
     viam_color_name = 'color'
     viam_depth_name = 'depth'
+    viam_infra1_name = 'ir_left'
+    viam_infra2_name = 'ir_right'
 
     def __init__(self, options: Union[ParameterStore, Mapping[str, Any], None] = None) -> None:
         store = options if isinstance(options, ParameterStore) else \
@@ -52,6 +57,7 @@ class Driver(abc.ABC):
         self._lock = threading.RLock()
         self._opened = False
         self._closed = False
+        self._imu_sink: Optional[Callable[[ImuSample], None]] = None
 
     # -- public API ---------------------------------------------------------------------
     def open(self) -> None:
@@ -84,6 +90,16 @@ class Driver(abc.ABC):
         """Whether open() succeeded and close() has not been called since."""
         return self._opened
 
+    def attach_imu(self, sink: Optional[Callable[[ImuSample], None]]) -> None:
+        """Send IMU samples to sink from now on (the session's queue); None: drop them."""
+        self._imu_sink = sink
+
+    def emit_imu(self, sample: ImuSample) -> None:
+        """Hand one IMU sample on (called by the driver, from any thread; never blocks)."""
+        sink = self._imu_sink
+        if sink is not None:
+            sink(sample)
+
     @abc.abstractmethod
     def properties(self) -> CameraProperties:
         """Intrinsics, extrinsics and device facts; valid after open()."""
@@ -91,6 +107,14 @@ class Driver(abc.ABC):
     def commands(self) -> Dict[str, Tuple[str, CommandHandler]]:
         """Driver-specific DoCommand commands: name -> (description, handler)."""
         return {}
+
+    def playback_time_ns(self) -> Optional[int]:
+        """Where a replayed recording stands, on its own clock (ns), for ``/clock``.
+
+        None (the default): the driver does not replay a recording, or has not started.
+        Called from another thread, often (100 Hz): it must be cheap and thread-safe.
+        """
+        return None
 
     def check_option(self, name: str, value: Any) -> None:
         """Raise InvalidOptionError if the device cannot take value (nothing is applied).

@@ -21,7 +21,11 @@ from ..viam.camera import GeometrySet, ViamCamera
 from ..viam.commands import CommandTable
 from ..viam.geometries import GeometryError, parse_geometries
 from .calibration import CameraInfoManager
+from .clips import RosClips
+from .clock import ClockPublisher
 from .diagnostics import Diagnostics
+from .extrinsics import ExtrinsicsPublisher
+from .imu import ImuPublisher
 from .markers import GeometryMarkers
 from .parameters import declare, given_values, RosParameters, StartupError, unknown_given
 from .services import ViamServices
@@ -68,12 +72,21 @@ class RosCamera:
         self.markers = GeometryMarkers(node, self.names.color_optical,
                                        self.names.camera_name + '_geometries')
         self.streams = StreamSet(node, self.names, self.settings, self.intrinsics)
+        self.imu = ImuPublisher(node, self.names, self.settings, self.session.imu)
+        self.extrinsics = ExtrinsicsPublisher(node, self.names)
         self.parameters = RosParameters(node, self.store)
         self.calibration = CameraInfoManager(node, self.settings, self.session,
-                                             self.intrinsics, self.streams.refresh)
+                                             self.intrinsics, self._calibration_changed)
+        self.clips = RosClips(node, self.settings, self.session, self.streams, self.names,
+                              self.transforms, {'camera_name': self.names.camera_name,
+                                                'driver': name})
         self.viam = ViamCamera(self.session, self.settings, self.intrinsics, self.names,
-                               self.geometries)
+                               self.geometries, self.clips.buffer)
         self.commands = CommandTable(self.session, self.parameters, self.figures)
+        self.clips.commands(self.commands)
+        self.clips.serve()
+        self.clock = (ClockPublisher(node, self.driver.playback_time_ns)
+                      if self.settings.get('publish_clock') else None)
         self.services = ViamServices(node, self.viam, self.commands, self.names)
         self.diagnostics = Diagnostics(node, self.settings['diagnostics_period'],
                                        self.figures, lifecycle_state)
@@ -104,13 +117,22 @@ class RosCamera:
                           self.intrinsics.stored)
         applier.on_change('diagnostics_period',
                           Handler(apply=lambda v: self.diagnostics.start(float(v))))
+        for name, handler in self.clips.handlers().items():
+            applier.on_change(name, handler)
+        applier.on_change('unite_imu_method', Handler(apply=self.imu.set_method))
         for name, handler in self.driver.option_handlers().items():
             applier.on_change(name, handler)
 
+    def _calibration_changed(self) -> None:
+        self.streams.refresh()
+        self.clips.update_context()
+
     # -- device setup ---------------------------------------------------------------------
     def _on_open(self, props: CameraProperties) -> None:
-        """Set up topics, CameraInfo and TF after each open (in the opening thread)."""
+        """Set up topics, CameraInfo, TF and extrinsics after each open (opening thread)."""
         self.streams.setup(props)
+        self.imu.setup(props.imu)
+        self.extrinsics.send(props)
         self.send_static_tf()
         if not self._announced:
             self._announced = True
@@ -131,6 +153,7 @@ class RosCamera:
         """Publish the fixed transforms (again: after open, geometry or mount changes)."""
         if self.session.props is not None:
             self.tf.send(self.transforms())
+            self.clips.update_context()
 
     def _announce(self, props: CameraProperties) -> None:
         c = props.color
@@ -142,7 +165,7 @@ class RosCamera:
             'publishing %s; frames %s' % (
                 self.names.camera_name, self.driver.name, props.model or '?',
                 props.serial or '', c.width, c.height, depth, props.fps, source,
-                ', '.join(self.streams.topics()), self.names.link))
+                ', '.join(self.streams.topics() + self.imu.topics()), self.names.link))
 
     # -- figures --------------------------------------------------------------------------
     def figures(self) -> Dict[str, Any]:
@@ -151,6 +174,8 @@ class RosCamera:
         f['published_fps'] = self.streams.rates()
         f['frame_sets_published'] = self.streams.published_sets
         f['publish_errors'] = self.streams.publish_errors
+        f['buffer'] = self.clips.buffer.figures()
+        f.update(self.imu.figures())
         services = getattr(self, 'services', None)
         if services is not None:
             f.update(services.admission.figures())
@@ -171,10 +196,12 @@ class RosCamera:
         """Start capturing and publishing."""
         inline = bool(self.settings['publish_in_capture_thread'])
         self.session.start(deliver=self.streams.publish if inline else None)
+        self.imu.start()
         if not inline:
             self._publisher = PublishThread(self.session, self.streams, self.node.context.ok)
 
     def _stop_publishing(self) -> None:
+        self.imu.stop()
         if self._publisher is not None:
             self._publisher.stop()
             self._publisher = None
@@ -195,3 +222,6 @@ class RosCamera:
             self.session.close()
         self._stop_publishing()
         self.diagnostics.start(0.0)
+        if self.clock is not None:
+            self.clock.stop()
+        self.clips.shutdown()

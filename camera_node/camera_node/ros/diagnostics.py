@@ -9,6 +9,9 @@ diagnostic_updater is not on PyPI, so the node publishes the array itself, at
   lost, WARN when the measured rate is below 80 % of the expected one or nothing arrived.
 * ``<node>: <stream>``: published rate of each topic (0 while nobody subscribes: the
   node computes streams only for subscribers, so a 0 is then normal and OK).
+* ``<node>: imu`` (cameras with an IMU): samples received from the driver and dropped on
+  the way (queue overflow), published per topic and their rates, samples that could not
+  be united. WARN once any sample was dropped.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class Diagnostics:
             'frames_captured', 'dropped_frame_sets', 'read_timeouts', 'reconnects',
             'publish_errors', 'last_error', 'model', 'serial'))
         out = [_status(level, base + ': device', message, f['serial'], values)]
+        if f.get('imu_published') is not None and f['imu_samples_received']:
+            out.append(_imu_status(base, f))
         for name, rate in sorted(f['published_fps'].items()):
             out.append(_status(OK, '%s: %s' % (base, name), 'published at %.1f Hz' % rate, '',
                                {'published_rate_hz': '%.2f' % rate,
@@ -93,6 +98,20 @@ class Diagnostics:
         if self.timer is not None:
             self.node.destroy_timer(self.timer)
             self.timer = None
+
+
+def _imu_status(base: str, f: Dict[str, Any]) -> DiagnosticStatus:
+    dropped = f['imu_samples_dropped']
+    level = WARN if dropped else OK
+    message = ('%d IMU samples dropped' % dropped if dropped else
+               'no IMU sample dropped (%d received)' % f['imu_samples_received'])
+    values: Dict[str, object] = {k: f[k] for k in (
+        'imu_samples_received', 'imu_samples_dropped', 'imu_queue_high_water',
+        'imu_not_united', 'imu_publish_errors')}
+    for key, count in sorted(f['imu_published'].items()):
+        values['published_%s' % key] = count
+        values['published_%s_hz' % key] = '%.1f' % f['imu_published_hz'][key]
+    return _status(level, base + ': imu', message, f['serial'], values)
 
 
 def _status(level, name: str, message: str, hardware_id: str,

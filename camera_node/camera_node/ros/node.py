@@ -57,8 +57,8 @@ class ManagedCameraNode(LifecycleNode):
         """Return the lifecycle state's label (unconfigured, inactive, active...)."""
         try:
             return self._state_machine.current_state[1]
-        except Exception:  # internal API differs between distros
-            return 'unknown'
+        except Exception:  # internal API differs between distros: say what the camera does
+            return 'active' if self.camera.session.running else 'inactive'
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Open the device; fail if it cannot be opened."""

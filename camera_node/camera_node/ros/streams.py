@@ -3,9 +3,11 @@
 A row names the topic, the CameraInfo topic beside it, the encoding, the frame, the
 parameter that enables it, and the :class:`~camera_node.core.types.FrameSet` field it
 publishes. ``kind`` picks the publisher: ``image`` (sensor_msgs/Image with a reused
-buffer), ``jpeg`` (CompressedImage of colour) or ``cloud`` (PointCloud2 from aligned depth
-and colour). Every stream is computed only while someone subscribes, and all streams of
-one frame set carry its capture stamp. To add a topic, add a row.
+buffer), ``jpeg`` (CompressedImage of colour), ``cloud`` (PointCloud2 from aligned depth
+and colour) or ``metadata`` (camera_node_interfaces/Metadata: what the device said about
+that field's image). Every stream is computed only while someone subscribes, and all
+streams of one frame set carry its capture stamp. To add a topic, add a row. (IMU samples
+do not come in frame sets: :mod:`camera_node.ros.imu` publishes them.)
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
+from camera_node_interfaces.msg import Metadata
+
 from ..core.calibration import Calibration, IntrinsicsResolver
 from ..core.capture import RateMeter
 from ..core.cloud import CloudBuffer, POINT_STEP, ray_table
-from ..core.frames import FrameNames
+from ..core.frames import FrameNames, stereo_baseline_m
 from ..core.types import CameraProperties, FrameSet
 from ..viam import codecs
 from .messages import camera_info, point_fields, stamp_msg
@@ -41,9 +45,10 @@ class StreamSpec:
     :param encoding: sensor_msgs/Image encoding (``image`` rows).
     :param frame: :class:`FrameNames` attribute of the frame the pixels are in.
     :param field: the FrameSet field published.
-    :param info: whose CameraInfo: ``color`` or ``depth``.
+    :param info: whose CameraInfo: ``color``, ``depth``, ``infra1`` or ``infra2``.
     :param enable: boolean parameter that switches the topic on, or None (always).
-    :param needs_depth: created only when the camera has depth.
+    :param needs: the sensor the camera must have for the topic to exist (``depth``,
+        ``infra1``...; a name of ``CameraProperties.sensors()``), or '' (always).
     """
 
     key: str
@@ -55,7 +60,7 @@ class StreamSpec:
     field: str
     info: str
     enable: Optional[str] = None
-    needs_depth: bool = False
+    needs: str = ''
 
 
 STREAMS = (
@@ -64,12 +69,24 @@ STREAMS = (
     StreamSpec('compressed', 'jpeg', '~/color/image_raw/compressed', None, '',
                'color_optical', 'color', 'color', 'publish_compressed'),
     StreamSpec('depth', 'image', '~/depth/image_rect_raw', '~/depth/camera_info', '16UC1',
-               'depth_optical', 'depth', 'depth', needs_depth=True),
+               'depth_optical', 'depth', 'depth', needs='depth'),
     StreamSpec('aligned_depth', 'image', '~/aligned_depth_to_color/image_raw',
                '~/aligned_depth_to_color/camera_info', '16UC1', 'color_optical',
-               'aligned_depth', 'color', 'publish_aligned_depth', needs_depth=True),
+               'aligned_depth', 'color', 'publish_aligned_depth', needs='depth'),
     StreamSpec('points', 'cloud', '~/depth/color/points', None, '', 'color_optical',
-               'aligned_depth', 'color', 'publish_cloud', needs_depth=True),
+               'aligned_depth', 'color', 'publish_cloud', needs='depth'),
+    StreamSpec('infra1', 'image', '~/infra1/image_rect_raw', '~/infra1/camera_info', 'mono8',
+               'infra1_optical', 'infra1', 'infra1', needs='infra1'),
+    StreamSpec('infra2', 'image', '~/infra2/image_rect_raw', '~/infra2/camera_info', 'mono8',
+               'infra2_optical', 'infra2', 'infra2', needs='infra2'),
+    StreamSpec('color_metadata', 'metadata', '~/color/metadata', None, '', 'color_optical',
+               'color', 'color'),
+    StreamSpec('depth_metadata', 'metadata', '~/depth/metadata', None, '', 'depth_optical',
+               'depth', 'depth', needs='depth'),
+    StreamSpec('infra1_metadata', 'metadata', '~/infra1/metadata', None, '',
+               'infra1_optical', 'infra1', 'infra1', needs='infra1'),
+    StreamSpec('infra2_metadata', 'metadata', '~/infra2/metadata', None, '',
+               'infra2_optical', 'infra2', 'infra2', needs='infra2'),
 )
 
 
@@ -232,7 +249,31 @@ class CloudStream(_Stream):
         return msg
 
 
-_KINDS = {'image': ImageStream, 'jpeg': JpegStream, 'cloud': CloudStream}
+class MetadataStream(_Stream):
+    """What the device reported about the row's image (Metadata), if it reported anything."""
+
+    msg_type = Metadata
+
+    def message(self, fs: FrameSet, image: np.ndarray, stamp: Time) -> Optional[Metadata]:
+        """Return the metadata of the row's field, or None when the frame set has none."""
+        md = fs.metadata.get(self.spec.field)
+        if md is None:
+            return None
+        msg = Metadata()
+        msg.header.stamp = stamp
+        msg.header.frame_id = self.frame_id
+        msg.frame_counter = -1 if md.frame_counter is None else int(md.frame_counter)
+        msg.emitter = (Metadata.EMITTER_UNKNOWN if md.emitter_on is None else
+                       Metadata.EMITTER_ON if md.emitter_on else Metadata.EMITTER_OFF)
+        nan = float('nan')
+        for name in ('exposure_us', 'gain', 'laser_power_mw', 'temperature_c'):
+            value = getattr(md, name)
+            setattr(msg, name, nan if value is None else float(value))
+        return msg
+
+
+_KINDS = {'image': ImageStream, 'jpeg': JpegStream, 'cloud': CloudStream,
+          'metadata': MetadataStream}
 
 
 class StreamSet:
@@ -253,8 +294,9 @@ class StreamSet:
     def setup(self, props: CameraProperties) -> None:
         """Create the topics the device has (once) and set every CameraInfo."""
         with self.lock:
+            sensors = props.sensors()
             for spec in STREAMS:
-                if spec.key in self.streams or (spec.needs_depth and not props.has_depth):
+                if spec.key in self.streams or (spec.needs and spec.needs not in sensors):
                     continue
                 self.streams[spec.key] = _KINDS[spec.kind](
                     self.node, spec, getattr(self.names, spec.frame), self.settings)
@@ -270,8 +312,13 @@ class StreamSet:
     def _set_infos(self, props: CameraProperties) -> None:
         color, _ = self.intrinsics.resolve(props)
         cals = {'color': color}
-        if props.has_depth:
-            cals['depth'] = Calibration.from_intrinsics(props.depth)
+        for imager in ('depth', 'infra1', 'infra2'):
+            intr = getattr(props, imager)
+            if intr is not None:
+                cals[imager] = Calibration.from_intrinsics(intr)
+        baseline = stereo_baseline_m(props)
+        if baseline is not None:   # the right imager's P carries the baseline (ROS stereo)
+            cals['infra2'].p[3] = -cals['infra2'].p[0] * baseline
         for stream in self.streams.values():
             cal = cals.get(stream.spec.info)
             if cal is not None:

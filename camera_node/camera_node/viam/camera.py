@@ -18,21 +18,23 @@ from ..core.calibration import IntrinsicsResolver
 from ..core.errors import Unavailable
 from ..core.frames import FrameNames
 from ..core.orientation import matrix_to_axis_angle, rotation_matrix_to_quaternion
+from ..core.prebuffer import PreEventBuffer
 from ..core.session import CameraSession, State
 from ..core.types import FrameSet, Intrinsics
 from . import codecs
 from .distortion import ros_distortion_to_viam
 from .geometries import CameraGeometry
 from .pcd import depth_to_pcd
-from .requests import parse_extra, RequestError, short
+from .requests import parse_extra, parse_time, RequestError, short
 
 
 @dataclass
 class EncodedImage:
     """One image of an answer: the bytes, their type, and the frame they came from.
 
-    ``stream`` is the frame set field the pixels came from (``color``, ``aligned_depth``
-    or ``depth``) and ``array`` those pixels, so a ROS answer can carry them as an Image.
+    ``stream`` is the frame set field the pixels came from (``color``, ``aligned_depth``,
+    ``depth``, ``infra1`` or ``infra2``) and ``array`` those pixels, so a ROS answer can
+    carry them as an Image.
     """
 
     source_name: str
@@ -77,6 +79,11 @@ class Properties:
     default_reference_frame: str
 
 
+#: sensor -> the source kind of the codec registry
+_KINDS = {'color': codecs.SOURCE_COLOR, 'depth': codecs.SOURCE_DEPTH,
+          'infra1': codecs.SOURCE_INFRARED, 'infra2': codecs.SOURCE_INFRARED}
+
+
 class GeometrySet:
     """The camera's current geometries (replaced whole when the parameter changes)."""
 
@@ -92,12 +99,14 @@ class ViamCamera:
     :param intrinsics: the colour imager's intrinsics resolver.
     :param frames: the camera's frame names.
     :param geometries: the camera's geometries.
+    :param buffer: the pre-event buffer that time-indexed requests (``extra.at``) read.
     """
 
     def __init__(self, session: CameraSession, settings: Mapping[str, Any],
                  intrinsics: IntrinsicsResolver, frames: FrameNames,
-                 geometries: GeometrySet) -> None:
+                 geometries: GeometrySet, buffer: Optional[PreEventBuffer] = None) -> None:
         self.session = session
+        self.buffer = buffer
         self.settings = settings
         self.intrinsics = intrinsics
         self.frames = frames
@@ -105,31 +114,54 @@ class ViamCamera:
 
     # -- sources --------------------------------------------------------------------------
     def sources(self) -> Dict[str, str]:
-        """Return the source names this camera serves -> ``color`` or ``depth``."""
+        """Return the source names this camera serves -> their sensor.
+
+        Sensors: ``color``, ``depth``, ``infra1``, ``infra2`` (the infrared pair is
+        ``ir_left``/``ir_right`` unless the driver names them otherwise).
+        """
         d = self.session.driver
-        out = {d.viam_color_name: codecs.SOURCE_COLOR}
         props = self.session.props
-        if props is not None and props.has_depth:
-            out[d.viam_depth_name] = codecs.SOURCE_DEPTH
-        return out
+        sensors = props.sensors() if props is not None else ('color',)
+        names = {'color': d.viam_color_name, 'depth': d.viam_depth_name,
+                 'infra1': d.viam_infra1_name, 'infra2': d.viam_infra2_name}
+        return {name: s for s, name in names.items() if s in sensors}
 
     @staticmethod
-    def _pixels(fs: FrameSet, kind: str) -> Tuple[str, np.ndarray]:
-        """Return (frame set field, image) of a source kind: depth is the aligned one if any."""
-        if kind == codecs.SOURCE_COLOR:
-            return 'color', fs.color
-        if fs.aligned_depth is not None:
-            return 'aligned_depth', fs.aligned_depth
-        if fs.depth is not None:
-            return 'depth', fs.depth
-        raise RequestError('the newest frame set has no depth image')
+    def _pixels(fs: FrameSet, sensor: str) -> Tuple[str, np.ndarray]:
+        """Return (frame set field, image) of a sensor: depth is the aligned one if any."""
+        if sensor == 'depth':
+            if fs.aligned_depth is not None:
+                return 'aligned_depth', fs.aligned_depth
+            if fs.depth is not None:
+                return 'depth', fs.depth
+            raise RequestError('the newest frame set has no depth image')
+        image = getattr(fs, sensor)
+        if image is None:
+            raise RequestError('the newest frame set has no %s image' % sensor)
+        return sensor, image
 
-    def _encode(self, name: str, kind: str, fs: FrameSet, wanted: str) -> EncodedImage:
-        stream, array = self._pixels(fs, kind)
+    def _encode(self, name: str, sensor: str, fs: FrameSet, wanted: str) -> EncodedImage:
+        stream, array = self._pixels(fs, sensor)
+        kind = _KINDS[sensor]
         data, mime, _ = codecs.encode_image(kind, array, wanted,
                                             jpeg_quality=int(self.settings['jpeg_quality']),
                                             png_level=int(self.settings['png_level']))
         return EncodedImage(name, mime, data, stream, array, fs.stamp_ns)
+
+    def _frame_set(self, options: Mapping[str, Any]) -> FrameSet:
+        """Return the newest frame set, or with ``extra.at`` the buffered one nearest it."""
+        if 'at' not in options:
+            return self.session.frame_set()
+        at = parse_time(options['at'])
+        reason = self.session.unavailable_reason()
+        if reason:
+            raise Unavailable(reason)
+        if self.buffer is None:
+            raise RequestError('extra.at needs the pre-event buffer, which this camera has not')
+        fs, why = self.buffer.nearest(at)
+        if fs is None:
+            raise RequestError('extra.at: ' + why)
+        return fs
 
     def _color_intrinsics(self) -> Tuple[Intrinsics, str]:
         resolved = self.intrinsics.color
@@ -139,9 +171,13 @@ class ViamCamera:
 
     # -- the calls ------------------------------------------------------------------------
     def get_image(self, mime_type: str = '', extra: str = '') -> EncodedImage:
-        """Return one image: the source ``extra.source`` names, else depth for a depth type."""
+        """Return one image: the source ``extra.source`` names, else depth for a depth type.
+
+        ``extra.at`` (a time: see :func:`~camera_node.viam.requests.parse_time`) asks for
+        the buffered frame set nearest that time instead of the newest.
+        """
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         sources = self.sources()
         source = options.get('source')
         if source is not None:
@@ -149,7 +185,7 @@ class ViamCamera:
                 raise RequestError('unknown source %s; this camera has: %s'
                                    % (short(source), ', '.join(sources)))
         elif (codecs.normalize_mime(mime_type) == codecs.MIME_VIAM_DEP
-              and codecs.SOURCE_DEPTH in sources.values()):
+              and 'depth' in sources.values()):
             source = self.session.driver.viam_depth_name
         else:
             source = self.session.driver.viam_color_name
@@ -158,10 +194,12 @@ class ViamCamera:
     def get_images(self, filter_source_names: Any = (), extra: str = '') -> Images:
         """Return the images of the named sources (all when empty) from one frame set.
 
-        ``extra.mime_type`` asks for a colour type; depth comes in its default type.
+        ``extra.mime_type`` asks for a colour type; depth and infrared come in their
+        default types (``.dep``, lossless PNG). ``extra.at`` asks for the buffered frame set
+        nearest that time; the answer's ``captured_at_ns`` is that frame set's capture time.
         """
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         sources = self.sources()
         names = list(filter_source_names) or list(sources)
         unknown = [n for n in names if n not in sources]
@@ -174,15 +212,15 @@ class ViamCamera:
             raise RequestError('extra.mime_type must be a string')
         images = []
         for name in dict.fromkeys(names):
-            kind = sources[name]
-            images.append(self._encode(name, kind, fs,
-                                       color_mime if kind == codecs.SOURCE_COLOR else ''))
+            sensor = sources[name]
+            images.append(self._encode(name, sensor, fs,
+                                       color_mime if sensor == 'color' else ''))
         return Images(images, fs.stamp_ns)
 
     def get_point_cloud(self, extra: str = '') -> PointCloud:
         """Return the newest frame set as PCD (metres, colour optical frame when aligned)."""
         options = parse_extra(extra)
-        fs = self.session.frame_set()
+        fs = self._frame_set(options)
         props = self.session.properties()
         if not props.has_depth or (fs.aligned_depth is None and fs.depth is None):
             raise RequestError('driver %r has no depth: this camera cannot make point clouds '

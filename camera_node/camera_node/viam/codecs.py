@@ -3,7 +3,7 @@
 Pure Python/numpy (plus OpenCV for JPEG/PNG); no ROS import. The services, the client and
 the snapshot tool all go through :data:`CODECS`: adding a MIME type is one entry there.
 Array conventions match the driver seam: colour is ``HxWx3 uint8 RGB``; depth is
-``HxW uint16`` millimetres (0 = none).
+``HxW uint16`` millimetres (0 = none); infrared is ``HxW uint8``.
 
 MIME types and fallback
 -----------------------
@@ -23,6 +23,10 @@ returns; the response's ``mime_type`` always names what was actually sent::
     depth   '' (no preference)                        image/vnd.viam.dep    False
     depth   image/jpeg, image/vnd.viam.rgba,
             pointcloud/pcd, other                     image/vnd.viam.dep    True
+    ir      image/png                                 image/png (8-bit grey) False
+    ir      image/jpeg                                image/jpeg (grey)     False
+    ir      '' (no preference)                        image/png (lossless)  False
+    ir      image/vnd.viam.*, pointcloud/pcd, other   image/png             True
 
 Byte layouts (all validated by the decoders, which raise :class:`FormatError`):
 
@@ -47,6 +51,7 @@ LAZY_SUFFIX = '+lazy'
 
 SOURCE_COLOR = 'color'
 SOURCE_DEPTH = 'depth'
+SOURCE_INFRARED = 'infrared'
 
 RGBA_MAGIC = b'RGBA'
 RGBA_HEADER_LEN = 12
@@ -187,12 +192,15 @@ def decode_dep(data: bytes) -> np.ndarray:
 # --------------------------------------------------------------------------- JPEG / PNG
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
-    """Encode ``HxWx3`` uint8 RGB as baseline JPEG at ``quality`` (0-100)."""
-    rgb = _check_rgb(rgb)
+    """Encode ``HxWx3`` uint8 RGB (or ``HxW`` uint8 grey) as baseline JPEG at ``quality``."""
     if not 0 <= int(quality) <= 100:
         raise ValueError(f'JPEG quality must be 0..100, got {quality}')
-    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
-    ok, out = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 2 and rgb.dtype == np.uint8 and rgb.size:
+        src = np.ascontiguousarray(rgb)
+    else:
+        src = cv2.cvtColor(np.ascontiguousarray(_check_rgb(rgb)), cv2.COLOR_RGB2BGR)
+    ok, out = cv2.imencode('.jpg', src, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise FormatError('OpenCV could not encode the JPEG')
     return out.tobytes()
@@ -296,7 +304,7 @@ def _png_to_array(data: Bytes) -> np.ndarray:
 class Codec:
     """One MIME type: which sources it serves and how to encode, decode and size it.
 
-    :param kinds: source kinds it can encode (``color``, ``depth``).
+    :param kinds: source kinds it can encode (``color``, ``depth``, ``infrared``).
     :param encode: ``(image, jpeg_quality, png_level) -> bytes``.
     :param decode: ``bytes -> array``: ``HxWx3`` uint8 RGB (alpha dropped) for colour,
         ``HxW`` uint16 millimetres for depth (8-bit grey stays uint8).
@@ -315,17 +323,18 @@ class Codec:
 
 #: every MIME type the cameras serve; a source kind's default comes first in DEFAULT_MIME
 CODECS: Dict[str, Codec] = {c.mime: c for c in (
-    Codec(MIME_JPEG, (SOURCE_COLOR,), lambda img, q, _lvl: encode_jpeg(img, q),
-          decode_jpeg, jpeg_size, '.jpg'),
-    Codec(MIME_PNG, (SOURCE_COLOR, SOURCE_DEPTH), lambda img, _q, lvl: encode_png(img, lvl),
-          _png_to_array, png_size, '.png'),
+    Codec(MIME_JPEG, (SOURCE_COLOR, SOURCE_INFRARED),
+          lambda img, q, _lvl: encode_jpeg(img, q), decode_jpeg, jpeg_size, '.jpg'),
+    Codec(MIME_PNG, (SOURCE_COLOR, SOURCE_DEPTH, SOURCE_INFRARED),
+          lambda img, _q, lvl: encode_png(img, lvl), _png_to_array, png_size, '.png'),
     Codec(MIME_VIAM_RGBA, (SOURCE_COLOR,), lambda img, _q, _lvl: encode_rgba(img),
           _rgba_to_rgb, read_rgba_header, ''),
     Codec(MIME_VIAM_DEP, (SOURCE_DEPTH,), lambda img, _q, _lvl: encode_dep(img),
           decode_dep, read_dep_header, ''),
 )}
 #: what a source kind returns when nothing (or something it cannot make) is asked for
-DEFAULT_MIME: Dict[str, str] = {SOURCE_COLOR: MIME_JPEG, SOURCE_DEPTH: MIME_VIAM_DEP}
+DEFAULT_MIME: Dict[str, str] = {SOURCE_COLOR: MIME_JPEG, SOURCE_DEPTH: MIME_VIAM_DEP,
+                                SOURCE_INFRARED: MIME_PNG}
 
 
 def codec(mime: str) -> Codec:
@@ -338,9 +347,10 @@ def codec(mime: str) -> Codec:
 
 
 def supported_mime_types(source_kind: str) -> Tuple[str, ...]:
-    """Return the MIME types a ``'color'`` or ``'depth'`` source can return, default first."""
+    """Return the MIME types a source kind (:data:`DEFAULT_MIME`) can return, default first."""
     if source_kind not in DEFAULT_MIME:
-        raise ValueError(f"source kind must be 'color' or 'depth', got {source_kind!r}")
+        raise ValueError('source kind must be one of %s, got %r'
+                         % (', '.join(DEFAULT_MIME), source_kind))
     default = DEFAULT_MIME[source_kind]
     return (default,) + tuple(m for m, c in CODECS.items()
                               if source_kind in c.kinds and m != default)
@@ -362,7 +372,7 @@ def choose_mime(source_kind: str, wanted: str) -> Tuple[str, bool]:
 
 def encode_image(source_kind: str, image: np.ndarray, wanted: str, jpeg_quality: int = 90,
                  png_level: int = 1) -> Tuple[bytes, str, bool]:
-    """Encode a colour or depth frame as the type :func:`choose_mime` picks.
+    """Encode a colour, depth or infrared frame as the type :func:`choose_mime` picks.
 
     Returns ``(data, mime, fell_back)``.
     """

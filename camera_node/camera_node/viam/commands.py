@@ -3,7 +3,8 @@
 A command is a JSON object ``{"command": NAME, ...}``; the answer is a JSON object.
 Generic commands: ``status``, ``help``, ``get_parameters``, ``set_parameters``. The
 driver's own (``Driver.commands()``) come after and cannot shadow these. To add a
-command, add a row to :meth:`CommandTable._builtin` (or to the driver's ``commands``).
+command, add a row to :meth:`CommandTable._builtin` (or to the driver's ``commands``);
+a layer above adds its own with :meth:`CommandTable.add` (``save_clip``, ``clip_status``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 import numpy as np
 
 from ..core.errors import InvalidOptionError, Unavailable
+from ..core.bounded import load_json, TextError
 from ..core.params import ParameterApplier
 from ..core.redact import redact_value
 from ..core.session import CameraSession, State
-from .requests import parse_json_object, RequestError, short
+from .requests import RequestError, short
 
 #: largest DoCommand request accepted, bytes of JSON text
 MAX_COMMAND_BYTES = 64 * 1024
@@ -74,6 +76,13 @@ class CommandTable:
         self.session = session
         self.parameters = parameters
         self.status = status
+        self._added: Dict[str, Tuple[str, Command]] = {}
+
+    def add(self, name: str, description: str, handler: Command) -> None:
+        """Add a command for every camera from a layer above (the ROS layer's save_clip)."""
+        if name in self._builtin() or name in self._added:
+            raise ValueError('a command named %r exists already' % name)
+        self._added[name] = (description, handler)
 
     def _builtin(self) -> Dict[str, Tuple[str, Command]]:
         return {
@@ -92,6 +101,7 @@ class CommandTable:
     def commands(self) -> Dict[str, Tuple[str, Command]]:
         """Return every command: the generic ones, then the driver's (which cannot shadow)."""
         out = self._builtin()
+        out.update(self._added)
         for name, row in self.session.driver.commands().items():
             out.setdefault(name, row)
         return out
@@ -104,10 +114,13 @@ class CommandTable:
         if size > MAX_COMMAND_BYTES:
             raise RequestError('command is %d bytes; the limit is %d'
                                % (size, MAX_COMMAND_BYTES))
-        if not text.strip():
+        try:   # within bounds: depth, finite numbers (core.bounded)
+            cmd = load_json(text, 'command', MAX_COMMAND_BYTES) if text.strip() else None
+        except TextError as exc:
+            raise RequestError(str(exc)) from None
+        if not isinstance(cmd, dict):
             raise RequestError('command must be a JSON object like {"command": "status"}, '
-                               'got nothing')
-        cmd = parse_json_object(text, 'command', MAX_COMMAND_BYTES)
+                               'got %s' % ('nothing' if cmd is None else type(cmd).__name__))
         name = cmd.get('command')
         table = self.commands()
         if not isinstance(name, str):
@@ -135,6 +148,8 @@ class CommandTable:
         f = self.status()
         f['capture_fps'] = round(f['capture_fps'], 2)
         f['published_fps'] = {n: round(r, 2) for n, r in f['published_fps'].items()}
+        if 'imu_published_hz' in f:
+            f['imu_published_hz'] = {n: round(r, 1) for n, r in f['imu_published_hz'].items()}
         return {'camera': self.session.name, **f}
 
     def _set_parameters(self, cmd: Mapping[str, Any]) -> Dict[str, Any]:

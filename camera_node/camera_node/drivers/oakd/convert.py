@@ -9,10 +9,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import depthai as dai
 import numpy as np
 
-from .graph import COLOR_SOCKET, GraphHandles, LEFT_SOCKET, RIGHT_SOCKET
+from .graph import COLOR_SOCKET, GraphHandles, LEFT_SOCKET, RIGHT_SOCKET, STEREO_INPUT_SIZE
 from .pairing import td_ns
 from ...core.errors import DriverError
-from ...core.types import CameraProperties, default_intrinsics, Extrinsics, Intrinsics
+from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
+                           ImuInfo, ImuSample, Intrinsics)
 
 #: horizontal field of view assumed when the device has no colour calibration
 DEFAULT_HFOV_DEG = 69.0
@@ -36,6 +37,62 @@ def depth_to_mm(msg: Any) -> np.ndarray:
     if msg.getType() != dai.ImgFrame.Type.RAW16:
         raise DriverError('depth frame has type %s, expected RAW16' % msg.getType().name)
     return np.array(msg.getFrame(), dtype=np.uint16, copy=True)
+
+
+def mono_to_array(msg: Any) -> np.ndarray:
+    """Return a mono ``ImgFrame`` (GRAY8/RAW8, or anything the SDK converts) as HxW uint8."""
+    if msg.getType() in (dai.ImgFrame.Type.GRAY8, dai.ImgFrame.Type.RAW8):
+        return np.array(msg.getFrame(), dtype=np.uint8, copy=True).reshape(
+            msg.getHeight(), msg.getWidth())
+    frame = msg.getCvFrame()
+    if frame.ndim == 3:
+        frame = frame.mean(axis=2)
+    return np.ascontiguousarray(frame, dtype=np.uint8)
+
+
+def frame_metadata(msg: Any, emitter_on: Optional[bool] = None) -> FrameMetadata:
+    """Return what an ``ImgFrame`` says about itself: sequence, exposure, ISO."""
+    md = FrameMetadata(frame_counter=int(msg.getSequenceNum()), emitter_on=emitter_on)
+    try:
+        md.exposure_us = td_ns(msg.getExposureTime()) / 1000.0
+        md.gain = float(msg.getSensitivity())
+    except (AttributeError, RuntimeError):
+        pass
+    return md
+
+
+class ImuReader:
+    """Turns ``IMUData`` messages into IMU samples, and counts the reports missing.
+
+    Each packet holds the newest accelerometer and gyroscope report; a report already
+    returned (not newer than the last of its kind) is skipped, and a jump in a kind's
+    report sequence numbers counts the reports lost on the way in :attr:`gaps`.
+    """
+
+    def __init__(self) -> None:
+        self._last: Dict[str, int] = {}
+        self._sequence: Dict[str, int] = {}
+        self.gaps = 0
+
+    def samples(self, data: Any) -> List[ImuSample]:
+        """Return the new samples of one message, oldest first, on the system clock."""
+        offset = steady_to_system_offset_ns()
+        out = []
+        for packet in data.packets:
+            for kind, report in (('accel', packet.acceleroMeter),
+                                 ('gyro', packet.gyroscope)):
+                steady = td_ns(report.getTimestamp())
+                if steady == 0 or steady <= self._last.get(kind, -1):
+                    continue        # not enabled, or already returned
+                self._last[kind] = steady
+                seq = int(report.sequence)
+                previous = self._sequence.get(kind)
+                if previous is not None and seq > previous + 1:
+                    self.gaps += seq - previous - 1
+                self._sequence[kind] = seq
+                out.append(ImuSample(kind, steady + offset, float(report.x),
+                                     float(report.y), float(report.z)))
+        return out
 
 
 def steady_to_system_offset_ns() -> int:
@@ -108,13 +165,65 @@ def eeprom_facts(calib: Optional[Any]) -> Dict[str, Any]:
             'calibrated_sockets': sorted(s.name for s in e.cameraData.keys())}
 
 
+def _matrix_m(m: Any) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (rotation, translation in metres) of a depthai 4x4 matrix in centimetres."""
+    a = np.asarray(m, dtype=np.float64)
+    return a[:3, :3], a[:3, 3] / 100.0
+
+
+def stereo_geometry(calib: Any, notes: Dict[str, Any]) -> Tuple[
+        Optional[Intrinsics], Dict[str, Extrinsics]]:
+    """Return the rectified mono pair's intrinsics and colour -> left/right extrinsics.
+
+    Rectified images share one camera matrix: the right camera's at the stereo input size
+    (what StereoDepth rectifies to), no distortion. Each rectified imager is its camera
+    turned by its rectification rotation: ``p_rect = R_rect (R p_color + t)``.
+    """
+    out: Dict[str, Extrinsics] = {}
+    try:
+        intr, _ = socket_intrinsics(calib, RIGHT_SOCKET, *STEREO_INPUT_SIZE)
+        intr = dataclasses.replace(intr, distortion_model='plumb_bob', distortion=[0.0] * 5)
+        for key, socket, rect in (
+                ('infra1', LEFT_SOCKET, calib.getStereoLeftRectificationRotation),
+                ('infra2', RIGHT_SOCKET, calib.getStereoRightRectificationRotation)):
+            r, t = _matrix_m(calib.getCameraExtrinsics(COLOR_SOCKET, socket))
+            try:
+                r_rect = np.asarray(rect(), dtype=np.float64)
+            except RuntimeError as exc:
+                notes['rectification'] = 'not in the calibration (%s): identity assumed' \
+                    % exc
+                r_rect = np.eye(3)
+            out[key] = Extrinsics(r_rect @ r, r_rect @ t)
+    except RuntimeError as exc:
+        notes['stereo_calibration_error'] = str(exc)
+        return None, {}
+    return intr, out
+
+
+def imu_extrinsics(calib: Any, notes: Dict[str, Any]) -> Extrinsics:
+    """Return colour optical -> IMU extrinsics (the inverse of the EEPROM's IMU -> colour)."""
+    try:
+        r, t = _matrix_m(calib.getImuToCameraExtrinsics(COLOR_SOCKET, True))
+        if not np.allclose(r @ r.T, np.eye(3), atol=1e-3):
+            raise RuntimeError('no IMU extrinsics in the EEPROM')
+    except RuntimeError as exc:
+        notes['imu_extrinsics'] = 'not in the calibration (%s): identity assumed' % exc
+        return Extrinsics()
+    notes['imu_extrinsics'] = 'calibration'
+    return Extrinsics(r.T, -r.T @ t)
+
+
 def make_properties(h: GraphHandles, width: int, height: int, fps: float,
-                    with_depth: bool) -> Tuple[CameraProperties, Dict[str, Any]]:
+                    with_depth: bool, infra: Tuple[bool, bool] = (False, False),
+                    imu: Optional[Dict[str, int]] = None
+                    ) -> Tuple[CameraProperties, Dict[str, Any]]:
     """Return the camera properties of an opened graph, and notes on its calibration.
 
     Depth is aligned to colour on the device: the depth imager has the colour intrinsics
     and identity extrinsics. Without a usable colour calibration the intrinsics are the
-    default guess (``intrinsics_source='default'``) and the notes say why.
+    default guess (``intrinsics_source='default'``) and the notes say why. The rectified
+    mono pair and the IMU are placed from the calibration (:func:`stereo_geometry`,
+    :func:`imu_extrinsics`).
     """
     notes: Dict[str, Any] = {}
     source = 'device'
@@ -136,6 +245,16 @@ def make_properties(h: GraphHandles, width: int, height: int, fps: float,
     eeprom = eeprom_facts(h.calibration)
     model = (h.info.get('product_name') or eeprom.get('product_name')
              or h.info.get('device_name') or eeprom.get('board_name') or 'OAK')
+    mono, extrinsics = None, {}
+    if any(infra):
+        if h.calibration is None:
+            raise DriverError('enable_infra1/2: the device has no stereo calibration')
+        mono, extrinsics = stereo_geometry(h.calibration, notes)
+        if mono is None:
+            raise DriverError('enable_infra1/2: %s' % notes['stereo_calibration_error'])
+    if imu:
+        extrinsics['imu'] = imu_extrinsics(h.calibration, notes) \
+            if h.calibration is not None else Extrinsics()
     props = CameraProperties(
         color=color,
         depth=dataclasses.replace(color, distortion=list(color.distortion))
@@ -144,5 +263,9 @@ def make_properties(h: GraphHandles, width: int, height: int, fps: float,
         fps=fps,
         intrinsics_source=source,
         model=str(model),
-        serial=str(h.info.get('device_id', '')))
+        serial=str(h.info.get('device_id', '')),
+        infra1=mono if infra[0] else None, infra2=mono if infra[1] else None,
+        sensor_extrinsics=extrinsics,
+        imu=ImuInfo(float(imu.get('gyro', 0)), float(imu.get('accel', 0)), 'OAK IMU')
+        if imu else None)
     return props, notes

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import depthai as dai
 
 from . import options as opts
-from .convert import (color_to_rgb, depth_to_mm, eeprom_facts, make_properties,
-                      socket_intrinsics, stamp_ns)
+from .convert import (color_to_rgb, depth_to_mm, eeprom_facts, frame_metadata, ImuReader,
+                      make_properties, mono_to_array, socket_intrinsics, stamp_ns)
 from .graph import build_device_graph, GraphBuilder, GraphHandles, GraphRequest, shutdown
 from .pairing import FramePairer
 from .params import PARAMETERS, parse_profile
@@ -43,6 +44,12 @@ class OakDriver(Driver):
         self.enable_depth = bool(self.options['enable_depth'])
         self.depth_preset = str(self.options['depth_preset'])
         self.sync_mode = str(self.options['sync_mode'])
+        self.infra = (bool(self.options['enable_infra1']), bool(self.options['enable_infra2']))
+        self.imu = {kind: int(self.options[kind + '_fps']) for kind in ('gyro', 'accel')
+                    if self.options['enable_' + kind]}
+        self._imu_thread: Optional[threading.Thread] = None
+        self._imu_reader = ImuReader()
+        self.imu_errors = 0
         self._build = graph_builder or build_device_graph
         self._h: Optional[GraphHandles] = None
         self._props: Optional[CameraProperties] = None
@@ -80,10 +87,16 @@ class OakDriver(Driver):
             raise InvalidOptionError('depth_preset %s is not in depthai %s'
                                      % (self.depth_preset, dai.__version__))
         req = GraphRequest(self.device_id, self.width, self.height, self.fps,
-                           self.enable_depth, self.depth_preset)
+                           self.enable_depth, self.depth_preset, self.infra, dict(self.imu))
         h = self._build(req)
-        if self.enable_depth and h.depth_queue is None:
-            raise DriverError('enable_depth is true but the graph has no depth output')
+        for wanted, queue, what in ((self.enable_depth, h.depth_queue, 'depth'),
+                                    (self.infra[0], h.left_queue, 'left mono'),
+                                    (self.infra[1], h.right_queue, 'right mono'),
+                                    (bool(self.imu), h.imu_queue, 'IMU')):
+            if wanted and queue is None:
+                shutdown(h)
+                raise DriverError('%s asked for but the graph has no %s output'
+                                  % (what, what))
         try:
             h.pipeline.start()
         except Exception as exc:
@@ -99,35 +112,39 @@ class OakDriver(Driver):
                 except Exception:  # noqa: BLE001 - not all platforms report IR drivers
                     self._ir_drivers = []
             self._pairer = FramePairer(self.sync_mode, int(0.5e9 / self.fps),
-                                       h.depth_queue is not None and self.enable_depth)
+                                       [s for s, q in self._others(h)])
             self._props, self._notes = make_properties(
                 h, self.width, self.height, self.fps,
-                self.enable_depth and h.depth_queue is not None)
+                self.enable_depth and h.depth_queue is not None, self.infra, self.imu)
             opts.apply_initial(h, self.options, self._ir_drivers)
+            if h.imu_queue is not None:
+                self._imu_thread = threading.Thread(target=self._imu_loop, args=(h,),
+                                                    name='oakd_imu', daemon=True)
+                self._imu_thread.start()
         except BaseException:
             self._h = None
             shutdown(h)
             raise
 
+    def _others(self, h: GraphHandles) -> List[Tuple[str, Any]]:
+        """Return (stream, queue) of every image stream matched with colour."""
+        streams = (('depth', h.depth_queue, self.enable_depth),
+                   ('infra1', h.left_queue, self.infra[0]),
+                   ('infra2', h.right_queue, self.infra[1]))
+        return [(s, q) for s, q, on in streams if on and q is not None]
+
     def _queues(self, h: GraphHandles) -> List[Any]:
-        qs = [h.color_queue]
-        if self.enable_depth and h.depth_queue is not None:
-            qs.append(h.depth_queue)
-        return qs
+        return [h.color_queue] + [q for _, q in self._others(h)]
 
     def _lost(self, why: str) -> DeviceLostError:
         ident = self._h.info.get('device_id', '') if self._h is not None else ''
         return DeviceLostError('OAK device %s lost: %s' % (ident or '(host graph)', why))
 
-    @staticmethod
-    def _drain(h: GraphHandles, pairer: FramePairer) -> None:
-        for msg in h.color_queue.tryGetAll():
-            if msg is not None:
-                pairer.add_color(msg)
-        if pairer.with_depth:
-            for msg in h.depth_queue.tryGetAll():
+    def _drain(self, h: GraphHandles, pairer: FramePairer) -> None:
+        for stream, queue in [('color', h.color_queue)] + self._others(h):
+            for msg in queue.tryGetAll():
                 if msg is not None:
-                    pairer.add_depth(msg)
+                    pairer.add(stream, msg)
 
     def _read(self, timeout: float) -> Optional[FrameSet]:
         h, pairer = self._h, self._pairer
@@ -169,8 +186,9 @@ class OakDriver(Driver):
                     return None
                 raise self._lost('queue error: %s' % exc) from exc
 
-    def _frameset(self, cmsg: Any, dmsg: Optional[Any]) -> FrameSet:
+    def _frameset(self, cmsg: Any, others: Dict[str, Any]) -> FrameSet:
         color = color_to_rgb(cmsg)
+        dmsg = others.get('depth')
         depth = depth_to_mm(dmsg) if dmsg is not None else None
         aligned = depth
         if depth is not None and depth.shape != color.shape[:2]:
@@ -180,8 +198,40 @@ class OakDriver(Driver):
                 _log.warning('oakd: depth %s does not match colour %s: not publishing it '
                              'as aligned', depth.shape, color.shape[:2])
         self._frames += 1
+        emitter = self._emitter_on()
+        metadata = {'color': frame_metadata(cmsg)}
+        mono = {}
+        for stream, msg in others.items():
+            metadata[stream] = frame_metadata(msg, emitter)
+            if stream != 'depth':
+                mono[stream] = mono_to_array(msg)
         return FrameSet(color=color, depth=depth, aligned_depth=aligned,
-                        stamp_ns=stamp_ns(cmsg))
+                        stamp_ns=stamp_ns(cmsg), infra1=mono.get('infra1'),
+                        infra2=mono.get('infra2'), metadata=metadata)
+
+    def _emitter_on(self) -> Optional[bool]:
+        """Whether the dot projector is lit: Pro models only (others have none: None)."""
+        if not self._ir_drivers:
+            return None
+        return float(self.options['ir_laser_intensity']) > 0.0
+
+    def _imu_loop(self, h: GraphHandles) -> None:
+        """Hand every IMU sample of the device's queue on, as it comes (own thread)."""
+        reader = self._imu_reader = ImuReader()
+        while not self._stopping:
+            try:
+                data = h.imu_queue.get(datetime.timedelta(seconds=0.2))
+            except (dai.MessageQueue.QueueException, RuntimeError):
+                return          # closed: the pipeline stopped (close, or the device lost)
+            if data is None:
+                continue
+            try:
+                for sample in reader.samples(data):
+                    self.emit_imu(sample)
+            except Exception as exc:  # a malformed packet must not end the IMU stream
+                self.imu_errors += 1
+                if self.imu_errors in (1, 100):
+                    _log.warning('oakd: IMU packet not handled: %s', exc)
 
     def _close(self) -> None:
         self._stopping = True
@@ -189,6 +239,9 @@ class OakDriver(Driver):
         self._pairer = None   # a concurrent read keeps its own reference
         if h is not None:
             shutdown(h)
+        thread, self._imu_thread = self._imu_thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2.0)
 
     # -- properties and commands -----------------------------------------------------------
     def properties(self) -> CameraProperties:
@@ -226,8 +279,9 @@ class OakDriver(Driver):
             out['runtime_options'] = opts.supported(h, self._ir_drivers)
             out['frames'] = self._frames
             if pairer is not None:
-                out['dropped_color'] = pairer.dropped_color
-                out['dropped_depth'] = pairer.dropped_depth
+                out.update(('dropped_%s' % s, n) for s, n in pairer.dropped.items())
+            out['imu_errors'] = self.imu_errors
+            out['imu_sequence_gaps'] = self._imu_reader.gaps
             return out
 
     def _cmd_get_calibration(self, args: Mapping[str, Any]) -> Dict[str, Any]:

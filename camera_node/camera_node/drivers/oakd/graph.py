@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import logging
 import re
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import depthai as dai
 
@@ -29,6 +29,8 @@ RIGHT_SOCKET = dai.CameraBoardSocket.CAM_C
 QUEUE_SIZE = 4
 #: stereo input size of the mono cameras (the OV9282 sensors are 1280x800)
 STEREO_INPUT_SIZE = (640, 400)
+#: IMU output queue: batches of samples; large enough for a second of 400 Hz samples
+IMU_QUEUE_SIZE = 50
 
 
 @dataclass
@@ -41,6 +43,10 @@ class GraphRequest:
     fps: float
     enable_depth: bool = True
     depth_preset: str = 'DEFAULT'
+    #: rectified left (infra1) and right (infra2) mono images
+    infra: Tuple[bool, bool] = (False, False)
+    #: IMU streams and rates in Hz: {'gyro': 400, 'accel': 200}; empty: no IMU
+    imu: Dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +61,10 @@ class GraphHandles:
         camera (``camera.inputControl.createInputQueue()``), or None.
     :param device: the ``dai.Device``, None for host-only pipelines.
     :param info: device facts for ``device_info`` (id, name, model, usb speed...).
+    :param left_queue: output queue of the rectified left mono ``ImgFrame`` (GRAY8/RAW8),
+        or None; ``right_queue`` the same for the right one.
+    :param imu_queue: output queue of ``IMUData`` (accelerometer and gyroscope packets),
+        or None.
     """
 
     pipeline: Any
@@ -64,6 +74,9 @@ class GraphHandles:
     control_queue: Optional[Any] = None
     device: Optional[Any] = None
     info: Dict[str, Any] = field(default_factory=dict)
+    left_queue: Optional[Any] = None
+    right_queue: Optional[Any] = None
+    imu_queue: Optional[Any] = None
 
 
 GraphBuilder = Callable[[GraphRequest], GraphHandles]
@@ -139,21 +152,39 @@ def build_device_graph(req: GraphRequest) -> GraphHandles:
                                       dai.ImgResizeMode.CROP, req.fps)
         color_queue = color_out.createOutputQueue(maxSize=QUEUE_SIZE, blocking=False)
         control_queue = cam.inputControl.createInputQueue()
-        depth_queue = None
-        if req.enable_depth:
+        depth_queue = left_queue = right_queue = imu_queue = None
+        if req.enable_depth or any(req.infra):
             preset = getattr(dai.node.StereoDepth.PresetMode, req.depth_preset)
             stereo = pipeline.create(dai.node.StereoDepth).build(
                 True, preset, STEREO_INPUT_SIZE, req.fps)
             stereo.setLeftRightCheck(True)  # required for alignment
             stereo.setDepthAlign(COLOR_SOCKET)
             stereo.setOutputSize(req.width, req.height)
-            depth_queue = stereo.depth.createOutputQueue(maxSize=QUEUE_SIZE, blocking=False)
+            if req.enable_depth:
+                depth_queue = stereo.depth.createOutputQueue(maxSize=QUEUE_SIZE,
+                                                             blocking=False)
+            if req.infra[0]:
+                left_queue = stereo.rectifiedLeft.createOutputQueue(maxSize=QUEUE_SIZE,
+                                                                    blocking=False)
+            if req.infra[1]:
+                right_queue = stereo.rectifiedRight.createOutputQueue(maxSize=QUEUE_SIZE,
+                                                                      blocking=False)
+        if req.imu:
+            imu = pipeline.create(dai.node.IMU)
+            for kind, sensor in (('accel', dai.IMUSensor.ACCELEROMETER_RAW),
+                                 ('gyro', dai.IMUSensor.GYROSCOPE_RAW)):
+                if kind in req.imu:
+                    imu.enableIMUSensor(sensor, int(req.imu[kind]))
+            imu.setBatchReportThreshold(1)
+            imu.setMaxBatchReports(10)
+            imu_queue = imu.out.createOutputQueue(maxSize=IMU_QUEUE_SIZE, blocking=False)
         try:
             calibration = device.readCalibration()
         except RuntimeError:
             calibration = None
         return GraphHandles(pipeline, color_queue, depth_queue, calibration, control_queue,
-                            device, _device_facts(device, info))
+                            device, _device_facts(device, info), left_queue, right_queue,
+                            imu_queue)
     except Exception:
         device.close()
         raise

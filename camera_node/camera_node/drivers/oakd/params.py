@@ -52,6 +52,16 @@ PARAMETERS = (
     ParamSpec('enable_depth', True, 'run the stereo pair and publish depth aligned to '
               'colour'),
     ParamSpec('depth_preset', 'DEFAULT', 'StereoDepth preset mode', choices=DEPTH_PRESETS),
+    ParamSpec('enable_infra1', False, 'publish the rectified left mono image (640x400, '
+              'mono8) as infra1/image_rect_raw'),
+    ParamSpec('enable_infra2', False, 'publish the rectified right mono image as '
+              'infra2/image_rect_raw (its CameraInfo P carries the baseline)'),
+    ParamSpec('enable_gyro', False, 'stream the IMU gyroscope (GYROSCOPE_RAW)'),
+    ParamSpec('enable_accel', False, 'stream the IMU accelerometer (ACCELEROMETER_RAW)'),
+    ParamSpec('gyro_fps', 400, 'gyroscope rate in Hz (the IMU picks the nearest it '
+              'supports)', min=1, max=1000),
+    ParamSpec('accel_fps', 200, 'accelerometer rate in Hz (the IMU picks the nearest it '
+              'supports)', min=1, max=1000),
     ParamSpec('sync_mode', 'timestamp', 'pair colour and depth by nearest timestamp '
               '(within half a frame) or by equal sequence number',
               choices=('timestamp', 'sequence')),

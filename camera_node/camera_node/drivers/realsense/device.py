@@ -27,11 +27,16 @@ def device_info(device: 'rs.device') -> Dict[str, str]:
 
 
 def configure_playback(ctx: 'rs.context', cfg: 'rs.config', path: str, wanted_serial: str,
-                       loop: bool, enable_depth: bool) -> None:
-    """Configure cfg to play the recording at path (colour, and depth when asked and there).
+                       loop: bool, enable_depth: bool,
+                       infra: Tuple[bool, bool] = (False, False)) -> None:
+    """Configure cfg to play the recording at path: colour, depth and infrared.
+
+    Depth when asked and recorded; the infrared imagers asked for. Motion streams are
+    played apart (:mod:`.motion`).
 
     :raises DeviceNotFoundError: no such file, not a recording, another serial, or no
         colour stream in a format the driver reads.
+    :raises InvalidOptionError: an infrared stream asked for is not in the recording.
     """
     if not os.path.isfile(path):
         raise DeviceNotFoundError('RealSense playback file %r does not exist' % path)
@@ -50,6 +55,8 @@ def configure_playback(ctx: 'rs.context', cfg: 'rs.config', path: str, wanted_se
     for sensor in device.query_sensors():
         for prof in sensor.get_stream_profiles():
             streams.setdefault(prof.stream_type(), prof)
+            if prof.stream_type() == rs.stream.infrared:
+                streams.setdefault(('infra', prof.stream_index()), prof)
     color = streams.get(rs.stream.color)
     if color is None or color.format() not in COLOR_FORMATS:
         raise DeviceNotFoundError(
@@ -61,15 +68,27 @@ def configure_playback(ctx: 'rs.context', cfg: 'rs.config', path: str, wanted_se
     depth = streams.get(rs.stream.depth)
     if enable_depth and depth is not None:
         cfg.enable_stream(rs.stream.depth, depth.stream_index(), 0, 0, rs.format.z16, 0)
+    for i, wanted in enumerate(infra):
+        if not wanted:
+            continue
+        prof = streams.get(('infra', i + 1))
+        if prof is None or prof.format() != rs.format.y8:
+            raise InvalidOptionError('enable_infra%d: recording %r has no Y8 infrared %d '
+                                     'stream' % (i + 1, path, i + 1))
+        cfg.enable_stream(rs.stream.infrared, i + 1, 0, 0, rs.format.y8, 0)
 
 
 def configure_device(ctx: 'rs.context', cfg: 'rs.config', wanted_serial: str,
                      color: Tuple[str, Tuple[int, int, int]],
-                     depth: Optional[Tuple[str, Tuple[int, int, int]]]) -> None:
-    """Configure cfg for a live device: rgb8 colour, and z16 depth unless depth is None.
+                     depth: Optional[Tuple[str, Tuple[int, int, int]]],
+                     infra: Tuple[bool, bool] = (False, False),
+                     stereo: Optional[Tuple[str, Tuple[int, int, int]]] = None) -> None:
+    """Configure cfg for a live device: rgb8 colour, z16 depth, Y8 infrared.
 
-    ``color`` and ``depth`` are (profile text, (width, height, fps)). Devices are listed
-    before anything starts: a pipeline start with no device blocks for ~15 s.
+    Depth unless depth is None; the infrared imagers asked for at the ``stereo`` profile
+    (the depth one: the stereo module streams them together).
+    ``color``, ``depth`` and ``stereo`` are (profile text, (width, height, fps)). Devices
+    are listed before anything starts: a pipeline start with no device blocks for ~15 s.
 
     :raises DeviceNotFoundError: no device, or none with the wanted serial (the message
         lists the serials seen).
@@ -92,21 +111,28 @@ def configure_device(ctx: 'rs.context', cfg: 'rs.config', wanted_serial: str,
     if depth is not None:
         dw, dh, df = depth[1]
         cfg.enable_stream(rs.stream.depth, dw, dh, rs.format.z16, df)
+    for i, on in enumerate(infra):
+        if on and stereo is not None:
+            iw, ih, ifps = stereo[1]
+            cfg.enable_stream(rs.stream.infrared, i + 1, iw, ih, rs.format.y8, ifps)
     if not cfg.can_resolve(rs.pipeline_wrapper(rs.pipeline(ctx))):
         wanted = 'colour %s rgb8' % color[0]
         if depth is not None:
             wanted += ' + depth %s z16' % depth[0]
+        for i, on in enumerate(infra):
+            if on and stereo is not None:
+                wanted += ' + infrared %d %s y8' % (i + 1, stereo[0])
         raise InvalidOptionError('device %s cannot stream %s; it offers %s'
                                  % (serial, wanted, '; '.join(
                                      offered_profiles(devices[seen.index(serial)]))))
 
 
 def offered_profiles(device: 'rs.device') -> List[str]:
-    """Return the rgb8 and z16 video profiles a device offers, as 'stream WxHxFPS'."""
+    """Return the rgb8, z16 and y8 video profiles a device offers, as 'stream WxHxFPS'."""
     offers = set()
     for sensor in device.query_sensors():
         for prof in sensor.get_stream_profiles():
-            wanted = prof.format() in (rs.format.rgb8, rs.format.z16)
+            wanted = prof.format() in (rs.format.rgb8, rs.format.z16, rs.format.y8)
             if wanted and prof.is_video_stream_profile():
                 vp = prof.as_video_stream_profile()
                 offers.add('%s %dx%dx%d' % (prof.stream_name(), vp.width(), vp.height(),
@@ -153,14 +179,20 @@ def find_sensors(device: 'rs.device') -> Dict[str, 'rs.sensor']:
     return sensors
 
 
-def stream_profiles(profile: 'rs.pipeline_profile') -> Tuple[Any, Optional[Any]]:
-    """Return the started colour and depth video stream profiles (depth None if off)."""
-    color = profile.get_stream(rs.stream.color).as_video_stream_profile()
-    try:
-        depth = profile.get_stream(rs.stream.depth).as_video_stream_profile()
-    except RuntimeError:
-        depth = None
-    return color, depth
+def stream_profiles(profile: 'rs.pipeline_profile') -> Dict[str, Any]:
+    """Return the started video stream profiles by name.
+
+    ``color``, and ``depth``, ``infra1``, ``infra2`` when they stream.
+    """
+    out = {'color': profile.get_stream(rs.stream.color).as_video_stream_profile()}
+    for key, stream, index in (('depth', rs.stream.depth, -1),
+                               ('infra1', rs.stream.infrared, 1),
+                               ('infra2', rs.stream.infrared, 2)):
+        try:
+            out[key] = profile.get_stream(stream, index).as_video_stream_profile()
+        except RuntimeError:
+            continue
+    return out
 
 
 def depth_scale(sensor: Optional['rs.sensor'], default: float) -> float:

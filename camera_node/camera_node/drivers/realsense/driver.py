@@ -11,10 +11,11 @@ import pyrealsense2 as rs
 from . import device as dev
 from . import options as opts
 from .convert import FrameConverter, MM, to_extrinsics, to_intrinsics
+from .motion import MotionSource
 from .params import PARAMETERS, parse_profile, serial_number
 from ...core.errors import (DeviceLostError, DeviceNotFoundError, DriverError, EndOfStream,
                             InvalidOptionError)
-from ...core.types import CameraProperties, FrameSet
+from ...core.types import CameraProperties, Extrinsics, FrameSet, ImuInfo
 from ..base import CommandHandler, Driver
 
 _LOG = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ class RealSenseDriver(Driver):
         self._removed = False
         self._stopping = False
         self._pending: Optional[FrameSet] = None
+        self._motion: Optional[MotionSource] = None
+        self._notes: Dict[str, Any] = {}
+        self._temperature: Tuple[float, Optional[float]] = (0.0, None)
 
     @property
     def _playback_file(self) -> str:
@@ -58,23 +62,26 @@ class RealSenseDriver(Driver):
         self._ctx = ctx
         path = self._playback_file
         serial = serial_number(self.options['serial_no'])
+        infra = (bool(self.options['enable_infra1']), bool(self.options['enable_infra2']))
         cfg = rs.config()
         if path:
             dev.configure_playback(ctx, cfg, path, serial, bool(self.options['playback_loop']),
-                                   bool(self.options['enable_depth']))
+                                   bool(self.options['enable_depth']), infra)
         else:
             color = self.options['color_profile']
             depth = self.options['depth_profile']
+            stereo = (depth, parse_profile(depth, 'depth_profile'))
             dev.configure_device(
                 ctx, cfg, serial, (color, parse_profile(color, 'color_profile')),
-                (depth, parse_profile(depth, 'depth_profile'))
-                if self.options['enable_depth'] else None)
+                stereo if self.options['enable_depth'] else None, infra, stereo)
         self._pipe, profile = dev.start_pipeline(ctx, cfg, path or 'serial %r' % serial)
         try:
-            self._after_start(profile)
+            self._after_start(profile, infra)
+            self._start_motion(path)
             if self._playback is not None:
                 self._pending = self._first_playback_frames()
         except BaseException:
+            self._stop_motion()
             self._stop_pipeline()
             raise
         self._last_frame_time = time.monotonic()
@@ -97,7 +104,7 @@ class RealSenseDriver(Driver):
         raise DeviceNotFoundError('RealSense recording %r delivered no frame set within %g s'
                                   % (self._playback_file, FIRST_FRAME_TIMEOUT))
 
-    def _after_start(self, profile: 'rs.pipeline_profile') -> None:
+    def _after_start(self, profile: 'rs.pipeline_profile', infra: Tuple[bool, bool]) -> None:
         device = profile.get_device()
         self._device = device
         if device.is_playback():
@@ -105,7 +112,9 @@ class RealSenseDriver(Driver):
         self._sensors = dev.find_sensors(device)
         if self._ctx is not None and self._playback is None:
             self._ctx.set_devices_changed_callback(self._on_devices_changed)
-        color_prof, depth_prof = dev.stream_profiles(profile)
+        profiles = dev.stream_profiles(profile)
+        color_prof, depth_prof = profiles['color'], profiles.get('depth')
+        self._reference = depth_prof or color_prof      # props.reference()
         info = dev.device_info(device)
         depth_intr = depth_to_color = None
         scale = MM
@@ -117,12 +126,20 @@ class RealSenseDriver(Driver):
             if self.options['align_depth']:
                 align = rs.align(rs.stream.color)
         self._converter = FrameConverter(color_prof.format(), depth_prof is not None, scale,
-                                         align, device_clock_only=self._playback is not None)
+                                         align, device_clock_only=self._playback is not None,
+                                         infra=infra)
+        extrinsics = {key: to_extrinsics(self._reference.get_extrinsics_to(profiles[key]))
+                      for key in ('infra1', 'infra2') if key in profiles}
         self._props = CameraProperties(
             color=to_intrinsics(color_prof.get_intrinsics()), depth=depth_intr,
             depth_to_color=depth_to_color, fps=float(color_prof.fps()),
             intrinsics_source='device', model=info.get('name', 'Intel RealSense'),
-            serial=info.get('serial_number', ''))
+            serial=info.get('serial_number', ''),
+            infra1=to_intrinsics(profiles['infra1'].get_intrinsics())
+            if 'infra1' in profiles else None,
+            infra2=to_intrinsics(profiles['infra2'].get_intrinsics())
+            if 'infra2' in profiles else None,
+            sensor_extrinsics=extrinsics)
         if self._playback is None:
             opts.apply_initial(self.options, self._sensors, self._model())
 
@@ -134,12 +151,45 @@ class RealSenseDriver(Driver):
         except RuntimeError:
             pass
 
+    def _start_motion(self, path: str) -> None:
+        """Start the gyro and accelerometer asked for, on a path of their own (.motion)."""
+        wanted = {kind: int(self.options[kind + '_fps']) for kind in ('gyro', 'accel')
+                  if self.options['enable_' + kind]}
+        if not wanted:
+            return
+        self._motion = MotionSource(self._on_motion)
+        profiles = self._motion.start_playback(path, wanted) if path else \
+            self._motion.start_live(self._device, wanted)
+        gyro_hz, accel_hz = self._motion.rates()
+        try:
+            ext = to_extrinsics(self._reference.get_extrinsics_to(next(iter(
+                profiles.values()))))
+            self._notes['imu_extrinsics'] = 'device'
+        except RuntimeError:   # recordings made by rs.recorder do not keep them
+            ext = Extrinsics()
+            self._notes['imu_extrinsics'] = ('not reported by the %s: identity assumed'
+                                             % ('recording' if path else 'device'))
+            _LOG.warning('RealSense IMU extrinsics %s', self._notes['imu_extrinsics'])
+        self._props.sensor_extrinsics['imu'] = ext
+        self._props.imu = ImuInfo(gyro_hz, accel_hz, 'motion module')
+
+    def _on_motion(self, frame: 'rs.frame') -> None:
+        converter = self._converter
+        if converter is not None and not self._stopping:
+            self.emit_imu(converter.imu_sample(frame, time.time_ns()))
+
+    def _stop_motion(self) -> None:
+        motion, self._motion = self._motion, None
+        if motion is not None:
+            motion.stop()
+
     def _stop_pipeline(self) -> None:
         pipe, self._pipe = self._pipe, None
         dev.stop_pipeline(pipe)
 
     def _close(self) -> None:
         self._stopping = True
+        self._stop_motion()
         self._stop_pipeline()
         self._converter = None
         self._device = None
@@ -159,6 +209,8 @@ class RealSenseDriver(Driver):
                 return None
             if self._removed:
                 raise DeviceLostError('RealSense device %s was removed' % self._serial())
+            if self._motion is not None and self.options['playback_loop']:
+                self._motion.restart_if_ended()
             remaining = deadline - time.monotonic()
             try:
                 ok, frames = pipe.try_wait_for_frames(max(1, int(remaining * 1000)))
@@ -173,9 +225,26 @@ class RealSenseDriver(Driver):
             frameset = converter.convert(frames, arrival_ns)
             if frameset is not None:
                 self._last_frame_time = time.monotonic()
+                self._add_temperature(frameset)
                 return frameset
             if time.monotonic() >= deadline:
                 return None
+
+    def _add_temperature(self, frameset: FrameSet) -> None:
+        """Put the projector temperature in the stereo module's metadata (live devices).
+
+        Read at most once a second, and only where the frames do not carry one.
+        """
+        if self._playback is not None:
+            return
+        now = time.monotonic()
+        if now - self._temperature[0] > 1.0:
+            self._temperature = (now, opts.temperature(self._sensors))
+        celsius = self._temperature[1]
+        for key in ('depth', 'infra1', 'infra2'):
+            md = frameset.metadata.get(key)
+            if md is not None and md.temperature_c is None:
+                md.temperature_c = celsius
 
     def _on_no_frames(self) -> None:
         playback = self._playback
@@ -264,6 +333,12 @@ class RealSenseDriver(Driver):
             if converter.with_depth:
                 out['depth_scale'] = converter.depth_scale
         out['playback'] = self._playback is not None
+        out.update(self._notes)
+        motion = self._motion
+        if motion is not None:
+            out['motion'] = {'gyro_hz': motion.rates()[0], 'accel_hz': motion.rates()[1],
+                             'frames': motion.frames, 'frame_number_gaps': motion.gaps,
+                             'callback_errors': motion.errors}
         if self._playback is not None:
             out['playback_file'] = self._playback_file
         return out

@@ -35,6 +35,7 @@ RUNTIME_OPTIONS: Dict[str, RuntimeOption] = {
     'gain': RuntimeOption('depth', rs.option.gain, int, -1),
     'laser_power': RuntimeOption('depth', rs.option.laser_power, float, -1.0),
     'emitter_enabled': RuntimeOption('depth', rs.option.emitter_enabled, int, -1),
+    'emitter_on_off': RuntimeOption('depth', rs.option.emitter_on_off, bool, False),
     'color_enable_auto_exposure': RuntimeOption('color', rs.option.enable_auto_exposure,
                                                 bool, True),
     'color_exposure': RuntimeOption('color', rs.option.exposure, int, -1),
@@ -89,6 +90,18 @@ def apply_initial(options: Mapping[str, Any], sensors: Mapping[str, Any], model:
             apply(name, value, sensors)
         except InvalidOptionError as exc:
             _LOG.warning('RealSense option %s=%r not applied: %s', name, value, exc)
+
+
+def temperature(sensors: Mapping[str, Any]) -> Any:
+    """Return the stereo module's projector (or ASIC) temperature in Celsius, or None."""
+    sensor = sensors.get('depth')
+    for option in (rs.option.projector_temperature, rs.option.asic_temperature):
+        try:
+            if sensor is not None and sensor.supports(option):
+                return float(sensor.get_option(option))
+        except RuntimeError:
+            continue
+    return None
 
 
 def current_values(sensors: Mapping[str, Any]) -> Dict[str, Any]:

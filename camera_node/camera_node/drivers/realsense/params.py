@@ -38,6 +38,17 @@ PARAMETERS = (
               'depth stream WIDTHxHEIGHTxFPS (0 = any); ignored in playback',
               check=profile_check(PROFILE_HINT)),
     ParamSpec('enable_depth', True, 'stream depth as well as colour'),
+    ParamSpec('enable_infra1', False, 'stream the left infrared imager (Y8, mono8) at '
+              'depth_profile: infra1/image_rect_raw'),
+    ParamSpec('enable_infra2', False, 'stream the right infrared imager (Y8, mono8) at '
+              'depth_profile: infra2/image_rect_raw'),
+    ParamSpec('enable_gyro', False, 'stream the gyro of the motion module (D435i, D455, '
+              'D457...): gyro/sample and, with enable_accel, imu'),
+    ParamSpec('enable_accel', False, 'stream the accelerometer of the motion module'),
+    ParamSpec('gyro_fps', 0, 'gyro rate in Hz (e.g. 200 or 400); 0: the highest the '
+              'device offers', min=0, max=2000),
+    ParamSpec('accel_fps', 0, 'accelerometer rate in Hz (e.g. 63, 100, 200, 250); 0: the '
+              'highest the device offers', min=0, max=2000),
     ParamSpec('align_depth', True, 'also deliver depth aligned to colour (rs.align)'),
     ParamSpec('playback_file', '', 'play this .db3 (or legacy .bag) recording instead '
               'of opening a device; empty: live device'),
@@ -56,6 +67,9 @@ PARAMETERS = (
               read_only=False, min=-1.0, max=360.0),
     ParamSpec('emitter_enabled', -1, 'projector: 0 off, 1 on, 2 auto; -1: device '
               'setting', read_only=False, min=-1, max=2),
+    ParamSpec('emitter_on_off', False, 'alternate the projector frame by frame (each '
+              "frame's state is in <stream>/metadata); false: the device setting",
+              read_only=False),
     ParamSpec('color_enable_auto_exposure', True, 'colour camera auto exposure',
               read_only=False),
     ParamSpec('color_exposure', -1, 'colour exposure in units of 100 us (setting it '
