@@ -165,8 +165,8 @@ def test_overrides_of_another_drivers_parameters_are_left_out_with_a_note():
     assert out == {'driver': 'realsense', 'serial_no': '_012345',
                    'color_profile': '1280x720x30'}
     assert len(notes) == 3
-    assert ('ignoring fps:=30: driver realsense has no such parameter (file, synthetic, '
-            'webcam take it); use color_profile:=WIDTHxHEIGHTxFPS') in notes
+    assert ('ignoring fps:=30: driver realsense has no such parameter (synthetic, webcam, '
+            'file take it); use color_profile:=WIDTHxHEIGHTxFPS') in notes
     out, notes = overrides(driver='webcam', serial_no='1', source='2')
     assert out == {'driver': 'webcam', 'source': '2'}
     assert notes == ['ignoring serial_no:=1: driver webcam has no such parameter (realsense '
@@ -178,11 +178,11 @@ def test_overrides_of_another_drivers_parameters_are_left_out_with_a_note():
 
 
 def test_overrides_convert_types():
-    out, _ = overrides(driver='file', source='0123', width='640', fps='12.5',
+    out, _ = overrides(driver='webcam', source='0123', width='640', fps='12.5',
                        publish_cloud='off', cloud_decimation='4',
                        mount_pose='[0.1, 0, 0.3, 0, 0, 1.57]', camera_name='front',
                        parent_frame=' base_link ')
-    assert out == {'driver': 'file', 'source': '0123', 'width': 640, 'fps': 12.5,
+    assert out == {'driver': 'webcam', 'source': '0123', 'width': 640, 'fps': 12.5,
                    'publish_cloud': False, 'cloud_decimation': 4,
                    'mount_pose': [0.1, 0.0, 0.3, 0.0, 0.0, 1.57], 'camera_name': 'front',
                    'parent_frame': 'base_link'}
@@ -234,7 +234,7 @@ def test_other_parameters_pass_through():
     ({'width': '5'}, r'width must be within [16, 3840], got 5'),
     ({'cloud_decimation': '0'}, 'cloud_decimation must be within'),
     ({'jpeg_quality': '0'}, 'jpeg_quality must be within [1, 100], got 0'),
-    ({'driver': 'file', 'backend': 'vlc'}, 'backend must be one of auto, v4l2'),
+    ({'driver': 'webcam', 'backend': 'vlc'}, 'backend must be one of auto, v4l2'),
 ])
 def test_override_errors_are_clear(args, message):
     with pytest.raises(ValueError) as err:
@@ -349,7 +349,7 @@ def test_plan_params_file_names_the_driver_and_lifecycle(tmp_path):
 
 
 @pytest.mark.parametrize('arguments, message', [
-    ({'driver': 'kinect'}, "unknown driver 'kinect'; known drivers: file, oakd, realsense"),
+    ({'driver': 'kinect'}, "unknown driver 'kinect'; known drivers: synthetic, realsense, oakd"),
     ({'width': 'big'}, "width:='big' is not an integer"),
     ({'node_name': 'my camera'}, 'not a valid ROS name'),
     ({'camera_namespace': 'a b'}, 'not a valid ROS namespace'),
@@ -664,11 +664,18 @@ def test_synthetic_file_lists_every_parameter_with_its_default():
 def test_synthetic_file_is_commented():
     with open(os.path.join(CONFIG, 'synthetic.yaml')) as f:
         lines = f.read().splitlines()
+
+    def is_parameter(line):
+        stripped = line.strip()
+        return line.startswith('    ') and not stripped.startswith('#') and ':' in stripped
+
     for i, line in enumerate(lines):
         stripped = line.strip()
-        if (line.startswith('    ') and not stripped.startswith('#') and ':' in stripped
-                and stripped.split(':')[0] not in ('driver', 'height')):
-            assert lines[i - 1].strip().startswith('#'), 'no comment above %r' % stripped
+        if is_parameter(line) and stripped.split(':')[0] not in ('driver', 'height'):
+            j = i - 1
+            while j > 0 and is_parameter(lines[j]):   # a group under one comment
+                j -= 1
+            assert lines[j].strip().startswith('#'), 'no comment above %r' % stripped
 
 
 # -- rviz ----------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from ros_tools import Launch, needs_tools, remove_stale_shm
 
 pytestmark = needs_tools
 
-XFAIL_9 = pytest.mark.xfail(strict=True, reason='fixed by the #9 restructuring')
 
 RTSP = not_run('ros2 launch camera_node camera.launch.py driver:=webcam '
                'source:=rtsp://10.0.0.5/stream',
@@ -119,7 +118,6 @@ def test_depthai_warning_comes_from_the_node_only(launches, case):
 
 
 # -- ros2 run (finding 2 is fixed by the restructuring of #9) ------------------------------
-@XFAIL_9
 @pytest.mark.parametrize('args, started', [
     (words(RUN_WEBCAM, 'run'), r'cannot open camera \(attempt 1\): '),   # the README's line
     (['camera_node', 'camera_node', '--ros-args', '-p', 'fps:=15', '-p', 'width:=64', '-p',

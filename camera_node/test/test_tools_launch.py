@@ -21,7 +21,6 @@ from ros_tools import get_parameters, Launch, needs_tools, NO_DAEMON, ros2, ros2
 
 pytestmark = needs_tools
 
-XFAIL_9 = pytest.mark.xfail(strict=True, reason='fixed by the #9 restructuring')
 
 #: the documented commands this module runs, as written
 SHOW_ARGS = doc('ros2 launch camera_node camera.launch.py --show-args', __name__)
@@ -52,8 +51,8 @@ def stopped(launch):
 # -- arguments that stop the launch before anything starts ---------------------------------
 BAD = {
     'unknown driver': (doc('ros2 launch camera_node camera.launch.py driver:=kinect', __name__),
-                       "unknown driver 'kinect'; known drivers: file, oakd, realsense, "
-                       'synthetic, webcam'),
+                       "unknown driver 'kinect'; known drivers: synthetic, realsense, oakd, "
+                       'webcam, file, bag'),
     'typo': ('ros2 launch camera_node camera.launch.py widht:=1280',
              'unknown launch argument widht:=1280 (did you mean width?): camera.launch.py '
              'has no such argument'),
@@ -214,7 +213,6 @@ def test_file_driver_ends_with_the_clip(running):
     assert running['once'].wait_for(r'source ended', 60), running['once'].output()
 
 
-@XFAIL_9
 def test_file_driver_says_it_is_the_file_driver(running):
     out = running['once'].output()
     assert "camera 'camera': driver file" in out, out
@@ -225,7 +223,6 @@ def test_file_driver_says_it_is_the_file_driver(running):
     assert status['driver'] == 'file'
 
 
-@XFAIL_9
 def test_file_driver_plays_again_after_loop_is_set(running, probe):
     assert running['once'].wait_for(r'source ended', 60)
     res = ros2_until(('param', 'set', '/once/camera', 'loop', 'true') + NO_DAEMON,
@@ -234,7 +231,6 @@ def test_file_driver_plays_again_after_loop_is_set(running, probe):
     assert images_arrive(probe, '/once/camera/color/image_raw', count=5)
 
 
-@XFAIL_9
 def test_file_driver_plays_again_after_seek(running, probe):
     assert running['once'].wait_for(r'source ended', 60)
     res = ros2('service', 'call', '/once/camera/do_command',
@@ -256,7 +252,6 @@ def services():
     return res.stdout.split()
 
 
-@XFAIL_9
 def test_without_lifecycle_the_node_is_not_a_managed_node(running):
     """lifecycle:=false: no lifecycle services, so ros2 lifecycle cannot stop the node."""
     assert '/front/camera/get_state' not in services()

@@ -32,7 +32,8 @@ from .values import (check_log_level, check_name_token, check_output, convert, k
 
 __all__ = [
     'CAMERA_ARGUMENTS', 'CameraPlan', 'CameraSpec', 'DEFAULT_DRIVER', 'FASTDDS_2_DISTROS',
-    'fastdds_profile_variable', 'FASTDDS_PROFILE_VARIABLES', 'GENERIC_PARAMETERS', 'KNOWN_DRIVERS', 'LOG_LEVELS',
+    'fastdds_profile_variable', 'FASTDDS_PROFILE_VARIABLES', 'GENERIC_PARAMETERS',
+    'KNOWN_DRIVERS', 'LOG_LEVELS',
     'MULTI_ARGUMENTS', 'OUTPUTS', 'RunFiles', 'camera_plan', 'check_camera_command_line',
     'check_log_level', 'check_multi_command_line', 'check_name_token', 'check_output',
     'choose_driver', 'close_matches', 'command_line', 'convert', 'default_params_file',

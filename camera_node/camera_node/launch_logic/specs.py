@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Tuple
 import yaml
 
 from ..core.params import node_parameters, validate
-from ..drivers import DEFAULT_DRIVER, driver_parameters, known_drivers
+from ..drivers import DEFAULT_DRIVER, driver_parameters, known_drivers  # noqa: F401
 from .values import convert, kind_of, to_bool
 
 #: drivers the node knows, as the driver registry lists them
