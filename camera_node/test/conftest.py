@@ -189,14 +189,28 @@ class Probe:
             self.node.destroy_subscription(sub)
         return got
 
-    def call(self, srv_type, name, request, timeout=20.0):
-        """Call a service and return its response (None on timeout)."""
+    def call(self, srv_type, name, request, timeout=20.0, resend_after=2.0):
+        """Call a service and return its response (None on timeout).
+
+        A request without an answer is sent again every resend_after seconds, as
+        camera_node.client does: DDS drops the answer to a client the service has not
+        discovered yet (issue #10, finding 8: a get_image unanswered on a busy machine).
+        """
         key = (srv_type, name)
         client = self._clients.get(key)
         if client is None:
             client = self._clients[key] = self.node.create_client(srv_type, name)
         if not self.spin_until(client.service_is_ready, timeout):
             return None
-        future = client.call_async(request)
-        self.spin_until(future.done, timeout)
-        return future.result() if future.done() else None
+        deadline = time.monotonic() + timeout
+        futures = []
+        while time.monotonic() < deadline:
+            futures.append(client.call_async(request))
+            wait = min(resend_after, deadline - time.monotonic())
+            if self.spin_until(lambda: any(f.done() for f in futures), wait):
+                break
+        done = [f for f in futures if f.done()]
+        for f in futures:
+            if not f.done():
+                client.remove_pending_request(f)
+        return done[0].result() if done else None

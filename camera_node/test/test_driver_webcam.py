@@ -102,11 +102,13 @@ def test_missing_devices_raise_device_not_found():
 class MjpegServer:
     """multipart/x-mixed-replace JPEG stream; bounded: stops by itself after `lifetime` s."""
 
-    def __init__(self, colour_bgr=(30, 60, 220), fps: float = 50.0, lifetime: float = 30.0):
+    def __init__(self, colour_bgr=(30, 60, 220), fps: float = 50.0, lifetime: float = 30.0,
+                 truncate_every: int = 0):
         ok, jpg = cv2.imencode('.jpg', np.full((H, W, 3), colour_bgr, np.uint8),
                                [cv2.IMWRITE_JPEG_QUALITY, 95])
         assert ok
         self.jpeg = jpg.tobytes()
+        self.truncate_every = truncate_every     # every Nth part is cut in half (0: none)
         self.period = 1.0 / fps
         self.lifetime = lifetime
         self.port = 0
@@ -127,9 +129,14 @@ class MjpegServer:
                 self.send_header('Content-Type', 'multipart/x-mixed-replace; boundary=frame')
                 self.end_headers()
                 end = time.monotonic() + server.lifetime
+                n = 0
                 while not server._stop.is_set() and time.monotonic() < end:
+                    n += 1
+                    jpeg = server.jpeg
+                    if server.truncate_every and n % server.truncate_every == 0:
+                        jpeg = jpeg[:len(jpeg) // 2]
                     part = (b'--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n'
-                            % len(server.jpeg) + server.jpeg + b'\r\n')
+                            % len(jpeg) + jpeg + b'\r\n')
                     try:
                         self.wfile.write(part)
                         self.wfile.flush()
@@ -275,3 +282,31 @@ def test_config_yaml_lists_every_parameter_with_its_default(name):
         assert type(value) is type(specs[key].default), key
         if not (name == 'file' and key == 'source'):
             assert value == specs[key].default, key
+
+
+def test_truncated_jpegs_are_counted_and_never_delivered():
+    # issue #10 F12: a cut-off JPEG used to be published as a good (half grey) frame
+    server = MjpegServer(truncate_every=3).start()
+    drv = WebcamDriver({'source': server.url, 'open_timeout': 3.0, 'stream_read_timeout': 2.0})
+    try:
+        drv.open()
+        got = _read_some(drv, 12)
+        assert len(got) == 12
+        for fs in got:     # every delivered frame is the whole colour, bottom rows included
+            bottom = fs.color[-4:].reshape(-1, 3).astype(int)
+            assert np.abs(bottom - [220, 60, 30]).max() < 12
+        info = drv.commands()['source_info'][1]({})
+        assert info['jpeg_checked'] is True
+        assert info['frames_truncated'] >= 4
+        assert info['frames_undecodable'] == 0
+    finally:
+        drv.close()
+        server.stop()
+
+
+def test_jpeg_is_whole():
+    from camera_node.drivers.webcam.grabber import jpeg_is_whole
+    ok, jpg = cv2.imencode('.jpg', np.zeros((8, 8, 3), np.uint8))
+    data = jpg.tobytes()
+    assert jpeg_is_whole(data) and jpeg_is_whole(data + b'\r\n\x00')
+    assert not jpeg_is_whole(data[:-10]) and not jpeg_is_whole(b'') and not jpeg_is_whole(data[2:])

@@ -13,7 +13,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from camera_node.core.clipfiles import create_under
+from camera_node.core.files import FileAccessError, make_new_folder, open_new_file
 from camera_node.core.clips import check_clip_name, ClipError, ClipRecorder, MAX_RUNNING
 from camera_node.core.prebuffer import PreEventBuffer
 from camera_node.core.types import FrameSet
@@ -234,25 +234,28 @@ def test_requests_are_checked_and_saves_limited():
 
 
 @pytest.mark.parametrize('name', ['', '.', '..', 'a/b', '../x', 'x\0y', 'a' * 300])
-def test_create_under_refuses_anything_but_a_plain_name(tmp_path, name):
+def test_clip_files_refuse_anything_but_a_plain_name(tmp_path, name):
+    # clips create their files through the package's one file policy (core/files.py)
     with pytest.raises(ValueError):
-        create_under(str(tmp_path), name)
+        open_new_file(str(tmp_path), name)
+    with pytest.raises(ValueError):
+        make_new_folder(str(tmp_path), name)
 
 
-def test_create_under_never_overwrites_nor_follows_links(tmp_path):
+def test_clip_files_never_overwrite_nor_follow_links(tmp_path):
     target = tmp_path / 'target'
     target.write_text('keep')
     os.symlink(target, tmp_path / 'link')
     for existing in ('link', 'target'):
-        with pytest.raises(FileExistsError):
-            create_under(str(tmp_path), existing)
+        with pytest.raises(FileAccessError, match='already exists'):
+            open_new_file(str(tmp_path), existing)
     assert target.read_text() == 'keep'
-    folder = create_under(str(tmp_path / 'new' / 'deep'), 'bag', folder=True)
-    with create_under(folder, 'x.mcap') as f:
+    folder = make_new_folder(str(tmp_path / 'new' / 'deep'), 'bag', parents=True)
+    with open_new_file(folder, 'x.mcap') as f:
         f.write(b'1')
     assert (tmp_path / 'new' / 'deep' / 'bag' / 'x.mcap').read_bytes() == b'1'
-    with pytest.raises(FileExistsError):
-        create_under(str(tmp_path / 'new' / 'deep'), 'bag', folder=True)
+    with pytest.raises(FileAccessError, match='already exists'):
+        make_new_folder(str(tmp_path / 'new' / 'deep'), 'bag', parents=True)
 
 
 def test_clip_names():

@@ -67,6 +67,8 @@ def _share_dir() -> Optional[str]:
 
 def main(args: Optional[List[str]] = None) -> int:
     """Start every camera of a cameras file in this process."""
+    from ..core import stop as stop_flag   # the built-in signal only: before anything else
+    stop_flag.install()
     from rclpy.parameter import Parameter
     from rclpy.utilities import remove_ros_args
 

@@ -4,12 +4,16 @@
 in a reentrant callback group. It calls them from any thread other than the spinning one
 (blocking, on a ``threading.Event``) or from asyncio code (an rclpy done callback
 completes an asyncio future through ``loop.call_soon_threadsafe``), bounds every call by
-its timeout, and turns ``success: false`` into :class:`CameraError`.
+its timeout, and turns ``success: false`` into :class:`CameraError`. A ``busy:`` answer
+(the camera's admission limit, see docs/reliability.md) is retried after the delay it
+names, and a request without an answer is sent again after :data:`RESEND_AFTER_S`, then
+after twice as long each time, as long as the timeout allows; only then is it raised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import threading
 import time
@@ -19,10 +23,12 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import (ExternalShutdownException, MultiThreadedExecutor,
                              ShutdownException, SingleThreadedExecutor)
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImage, GetImages,
                                         GetPointCloud, GetProperties)
 
+from ..viam.admission import BUSY_PREFIX, retry_delay, SERVICE_QUEUE_DEPTH
 from .types import CameraClientError, CameraError
 
 #: method name -> (service type, node-relative service name)
@@ -36,6 +42,28 @@ SERVICES: Dict[str, Tuple[Any, str]] = {
     'close': (Close, 'close'),
 }
 _READY_POLL_S = 0.02
+#: a request without an answer after this long is sent again (the first answer counts):
+#: DDS drops the answer to a client the service has not discovered yet (ROS 2 services
+#: have no retransmission of their own). Every call may be repeated safely except a
+#: DoCommand outside :data:`REPEATABLE_COMMANDS` (``hardware_reset``), which is sent once
+RESEND_AFTER_S = 2.0
+#: DoCommands whose repetition changes nothing (reads, absolute settings)
+REPEATABLE_COMMANDS = ('status', 'help', 'get_parameters', 'set_parameters', 'source_info',
+                       'scene', 'device_info', 'get_options', 'get_calibration', 'seek')
+
+
+def _repeatable(method: str, request: Any) -> bool:
+    if method != 'do_command':
+        return True
+    try:
+        return json.loads(request.command).get('command') in REPEATABLE_COMMANDS
+    except (ValueError, AttributeError):
+        return False
+
+
+#: answers kept for this client: many calls may be outstanding at once (asyncio)
+_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SERVICE_QUEUE_DEPTH,
+                  reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 
 
 class ServiceTransport:
@@ -55,7 +83,8 @@ class ServiceTransport:
         self._clients: Dict[str, Any] = {}
         for method, (srv_type, _name) in SERVICES.items():
             self._clients[method] = node.create_client(
-                srv_type, self.service_name(method), callback_group=self._group)
+                srv_type, self.service_name(method), callback_group=self._group,
+                qos_profile=_QOS)
         self._destroyed = False
         self._own_executor: Optional[SingleThreadedExecutor] = None
         self._spin_thread: Optional[threading.Thread] = None
@@ -160,8 +189,16 @@ class ServiceTransport:
             raise CameraError(self.service_name(method), res.error)
         return res
 
+    @staticmethod
+    def _busy_wait(res: Any, remaining: float) -> Optional[float]:
+        """Return how long to wait before retrying a busy answer, or None to give up."""
+        if res.success or not res.error.startswith(BUSY_PREFIX):
+            return None
+        wait = min(max(0.01, retry_delay(res.error)), 1.0)
+        return wait if wait < remaining else None
+
     def call(self, method: str, request: Any, timeout: float) -> Any:
-        """Call a service and wait for its answer in this thread."""
+        """Call a service and wait for its answer in this thread (busy answers retried)."""
         client = self._client(method)
         self._check_not_spinning_thread(method)
         deadline = time.monotonic() + float(timeout)
@@ -169,16 +206,39 @@ class ServiceTransport:
             if time.monotonic() >= deadline:
                 raise self._timeout_error(method, timeout, False)
             time.sleep(_READY_POLL_S)
+        while True:
+            res = self._call_once(method, client, request, timeout, deadline)
+            wait = self._busy_wait(res, deadline - time.monotonic())
+            if wait is None:
+                return self._finish(method, res)
+            time.sleep(wait)
+
+    def _call_once(self, method: str, client: Any, request: Any, timeout: float,
+                   deadline: float) -> Any:
+        """Send, and again without an answer (after RESEND_AFTER_S, then doubling); first wins."""
         done = threading.Event()
-        future = client.call_async(request)
-        future.add_done_callback(lambda _f: done.set())
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            client.remove_pending_request(future)
-            future.cancel()
-            raise self._timeout_error(method, timeout, True)
-        if future.exception() is not None:
-            raise future.exception()
-        return self._finish(method, future.result())
+        futures = []
+        every = RESEND_AFTER_S if _repeatable(method, request) else float(timeout)
+        try:
+            while True:
+                future = client.call_async(request)
+                futures.append(future)
+                future.add_done_callback(lambda _f: done.set())
+                remaining = deadline - time.monotonic()
+                if done.wait(max(0.0, min(remaining, every))):
+                    break
+                if time.monotonic() >= deadline:
+                    raise self._timeout_error(method, timeout, True)
+                every *= 2      # back off: resends must not add to an overload
+            answered = next(f for f in futures if f.done())
+            if answered.exception() is not None:
+                raise answered.exception()
+            return answered.result()
+        finally:
+            for f in futures:
+                if not f.done():
+                    client.remove_pending_request(f)
+                    f.cancel()
 
     async def call_async(self, method: str, request: Any, timeout: float) -> Any:
         """Call a service from asyncio code; the rclpy executor delivers the answer."""
@@ -189,6 +249,16 @@ class ServiceTransport:
             if loop.time() >= deadline:
                 raise self._timeout_error(method, timeout, False)
             await asyncio.sleep(_READY_POLL_S)
+        while True:
+            res = await self._call_once_async(method, client, request, timeout, deadline)
+            wait = self._busy_wait(res, deadline - loop.time())
+            if wait is None:
+                return self._finish(method, res)
+            await asyncio.sleep(wait)
+
+    async def _call_once_async(self, method: str, client: Any, request: Any, timeout: float,
+                               deadline: float) -> Any:
+        loop = asyncio.get_running_loop()
         aio_future: asyncio.Future = loop.create_future()
 
         def settle(ros_future: Any) -> None:
@@ -207,16 +277,25 @@ class ServiceTransport:
             except RuntimeError:  # the asyncio loop is closed: nobody waits any more
                 pass
 
-        future = client.call_async(request)
-        future.add_done_callback(on_done)
+        futures = []
+        every = RESEND_AFTER_S if _repeatable(method, request) else float(timeout)
         try:
-            res = await asyncio.wait_for(aio_future, max(0.0, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            client.remove_pending_request(future)
-            future.cancel()
-            raise self._timeout_error(method, timeout, True) from None
-        except asyncio.CancelledError:
-            client.remove_pending_request(future)
-            future.cancel()
-            raise
-        return self._finish(method, res)
+            while True:
+                future = client.call_async(request)
+                futures.append(future)
+                future.add_done_callback(on_done)
+                remaining = deadline - loop.time()
+                try:
+                    return await asyncio.wait_for(asyncio.shield(aio_future),
+                                                  max(0.0, min(remaining, every)))
+                except asyncio.TimeoutError:
+                    if loop.time() >= deadline:
+                        raise self._timeout_error(method, timeout, True) from None
+                    every *= 2  # back off: resends must not add to an overload
+        finally:
+            if not aio_future.done():
+                aio_future.cancel()
+            for f in futures:
+                if not f.done():
+                    client.remove_pending_request(f)
+                    f.cancel()

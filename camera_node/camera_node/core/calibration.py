@@ -21,13 +21,15 @@ stream's is rescaled when the aspect ratio matches and refused otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-import os
+import math
 import threading
 from typing import Any, List, Optional, Tuple
 from urllib.parse import unquote, urlparse
 
 import yaml
 
+from .bounded import load_yaml, TextError
+from .files import FileAccessError, package_path, read_small_file
 from .types import CameraProperties, Intrinsics
 
 _IDENTITY_3 = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
@@ -84,15 +86,38 @@ class Calibration:
                        d=list(self.d), r=list(self.r))
 
 
+#: file name endings a calibration file may have (so no other kind of file is read)
+SUFFIXES = ('.yaml', '.yml')
+#: longest distortion vector accepted (OpenCV's thin-prism + tilted model has 14)
+MAX_DISTORTION = 14
+#: largest image side a calibration may describe, pixels
+MAX_SIDE = 65535
+#: longest distortion model name
+MAX_MODEL_CHARS = 64
+
+
+def _short_url(url: str) -> str:
+    return url if len(url) <= 200 else url[:200] + '...'
+
+
 def resolve_url(url: str) -> str:
-    """Return the file path of a ``file://`` or ``package://`` URL."""
+    """Return the file path of a ``file://`` or ``package://`` URL of a ``.yaml`` file.
+
+    ``file://`` needs an absolute path; ``package://<pkg>/<path>`` stays inside the
+    package's share folder. Either must end in ``.yaml`` or ``.yml``.
+    """
+    if not isinstance(url, str) or '\0' in url:
+        raise CalibrationError('calibration URL must be text without NUL characters')
     parsed = urlparse(url)
     if parsed.scheme == 'file':
-        path = unquote(parsed.netloc + parsed.path) if parsed.netloc else unquote(parsed.path)
+        if parsed.netloc not in ('', 'localhost'):
+            raise CalibrationError('file:// URL must hold an absolute path (file:///...): %r'
+                                   % _short_url(url))
+        path = unquote(parsed.path)
         if not path.startswith('/'):
-            raise CalibrationError('file:// URL must hold an absolute path: %r' % url)
-        return path
-    if parsed.scheme == 'package':
+            raise CalibrationError('file:// URL must hold an absolute path: %r'
+                                   % _short_url(url))
+    elif parsed.scheme == 'package':
         try:
             from ament_index_python.packages import (PackageNotFoundError,
                                                      get_package_share_directory)
@@ -100,12 +125,32 @@ def resolve_url(url: str) -> str:
             raise CalibrationError('package:// needs ament_index_python: %s' % exc) from exc
         try:
             share = get_package_share_directory(parsed.netloc)
-        except PackageNotFoundError as exc:
+        except (PackageNotFoundError, ValueError):
             raise CalibrationError('package %r of %r is not installed'
-                                   % (parsed.netloc, url)) from exc
-        return os.path.join(share, unquote(parsed.path).lstrip('/'))
-    raise CalibrationError('unsupported calibration URL %r: use file:///... or '
-                           'package://<package>/...' % url)
+                                   % (parsed.netloc[:100], _short_url(url))) from None
+        try:
+            path = package_path(share, unquote(parsed.path))
+        except FileAccessError as exc:
+            raise CalibrationError(str(exc)) from None
+    else:
+        raise CalibrationError('unsupported calibration URL %r: use file:///... or '
+                               'package://<package>/...' % _short_url(url))
+    if not path.lower().endswith(SUFFIXES):
+        raise CalibrationError('calibration URL must name a .yaml or .yml file: %r'
+                               % _short_url(url))
+    return path
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise CalibrationError('%s must hold numbers' % where)
+    try:
+        f = float(value)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise CalibrationError('%s must hold finite numbers' % where)
+    return f
 
 
 def _matrix(data: dict, key: str, rows: int, cols: int) -> List[float]:
@@ -116,35 +161,78 @@ def _matrix(data: dict, key: str, rows: int, cols: int) -> List[float]:
     if len(values) != rows * cols:
         raise CalibrationError('%s must hold %d numbers, has %d' % (key, rows * cols,
                                                                     len(values)))
-    try:
-        return [float(v) for v in values]
-    except (TypeError, ValueError) as exc:
-        raise CalibrationError('%s holds a value that is not a number' % key) from exc
+    return [_number(v, key) for v in values]
+
+
+def _side(data: dict, key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIDE:
+        raise CalibrationError('%s must be an integer in [1, %d]' % (key, MAX_SIDE))
+    return value
+
+
+def check_calibration(cal: Calibration) -> Calibration:
+    """Return cal if every field is usable; raise CalibrationError naming the first that is not.
+
+    Sizes in [1, 65535], K 9 / R 9 / P 12 finite numbers, positive focal lengths, at most
+    14 finite distortion coefficients, a short model name. Used for files and for
+    ``set_camera_info`` alike, so no NaN or infinite value is ever stored.
+    """
+    for key, value in (('width', cal.width), ('height', cal.height)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SIDE:
+            raise CalibrationError('%s must be an integer in [1, %d]' % (key, MAX_SIDE))
+    for key, values, n in (('K', cal.k, 9), ('R', cal.r, 9), ('P', cal.p, 12)):
+        if len(values) != n:
+            raise CalibrationError('%s must hold %d numbers, has %d' % (key, n, len(values)))
+        for v in values:
+            _number(v, key)
+    if len(cal.d) > MAX_DISTORTION:
+        raise CalibrationError('D holds %d coefficients; at most %d are accepted'
+                               % (len(cal.d), MAX_DISTORTION))
+    for v in cal.d:
+        _number(v, 'D')
+    if not isinstance(cal.distortion_model, str) or \
+            len(cal.distortion_model) > MAX_MODEL_CHARS:
+        raise CalibrationError('distortion_model must be a name of at most %d characters'
+                               % MAX_MODEL_CHARS)
+    if cal.k[0] <= 0 or cal.k[4] <= 0:
+        raise CalibrationError('focal lengths (K[0], K[4]) must be > 0')
+    return cal
 
 
 def parse_calibration(text: str) -> Calibration:
-    """Parse calibration YAML; raise CalibrationError with the reason."""
+    """Parse calibration YAML; raise CalibrationError with the reason (never the text)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CalibrationError('not valid YAML: %s' % exc) from exc
+        data = load_yaml(text, 'calibration file')
+    except TextError as exc:
+        raise CalibrationError(str(exc)) from None
     if not isinstance(data, dict):
         raise CalibrationError('calibration must be a YAML mapping')
-    try:
-        width, height = int(data['image_width']), int(data['image_height'])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CalibrationError('image_width and image_height are required integers') from exc
+    width, height = _side(data, 'image_width'), _side(data, 'image_height')
     k = _matrix(data, 'camera_matrix', 3, 3)
     dist = data.get('distortion_coefficients', {'data': []})
-    d = [float(v) for v in (dist.get('data') or [])] if isinstance(dist, dict) else []
+    if not isinstance(dist, dict) or not isinstance(dist.get('data') or [], list):
+        raise CalibrationError('distortion_coefficients needs data: [numbers]')
+    d = [_number(v, 'distortion_coefficients') for v in dist.get('data') or []]
     r = (_matrix(data, 'rectification_matrix', 3, 3) if 'rectification_matrix' in data
          else list(_IDENTITY_3))
     p = (_matrix(data, 'projection_matrix', 3, 4) if 'projection_matrix' in data
          else [k[0], k[1], k[2], 0.0, k[3], k[4], k[5], 0.0, k[6], k[7], k[8], 0.0])
-    if k[0] <= 0 or k[4] <= 0:
-        raise CalibrationError('focal lengths in camera_matrix must be > 0')
-    return Calibration(width, height, k, str(data.get('distortion_model', 'plumb_bob')),
-                       d, r, p)
+    model = data.get('distortion_model', 'plumb_bob')
+    if not isinstance(model, str):
+        raise CalibrationError('distortion_model must be a name')
+    return check_calibration(Calibration(width, height, k, model, d, r, p))
+
+
+def calibration_camera_name(text: str) -> Optional[str]:
+    """Return the ``camera_name`` of calibration YAML, or None if it is not a calibration."""
+    try:
+        data = load_yaml(text, 'calibration file')
+        parse_calibration(text)
+    except (TextError, CalibrationError):
+        return None
+    name = data.get('camera_name') if isinstance(data, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def calibration_yaml(cal: Calibration, camera_name: str) -> str:
@@ -164,13 +252,21 @@ def calibration_yaml(cal: Calibration, camera_name: str) -> str:
 
 
 def load_url(url: str) -> Calibration:
-    """Read and parse the calibration a URL names; raise CalibrationError."""
+    """Read and parse the calibration a URL names; raise CalibrationError.
+
+    The file is read under the policy of :mod:`camera_node.core.files` (a regular file of
+    at most 64 KiB, never blocking); no error quotes the file.
+    """
     path = resolve_url(url)
     try:
-        with open(path) as f:
-            return parse_calibration(f.read())
-    except OSError as exc:
-        raise CalibrationError(str(exc)) from exc
+        raw = read_small_file(path, 'the file')
+    except FileAccessError as exc:
+        raise CalibrationError(str(exc)) from None
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise CalibrationError('the file is not UTF-8 text (not a calibration file)') from None
+    return parse_calibration(text)
 
 
 class IntrinsicsResolver:

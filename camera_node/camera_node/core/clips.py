@@ -58,7 +58,8 @@ def check_clip_name(name: str) -> Optional[str]:
     """
     if not isinstance(name, str) or not _NAME_RE.match(name) or '..' in name:
         return ('clip name must be 1-100 letters, digits, _ . or - (not starting with . or '
-                '-, no .. and no path separators), got %r' % (name,))
+                '-, no .. and no path separators), got %r'
+                % (name[:60] + '...' if isinstance(name, str) and len(name) > 60 else name,))
     return None
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional
 from .capture import LatestSlot, RateMeter
 from .errors import DeviceLostError, DeviceNotFoundError, EndOfStream, Unavailable
 from .imu import ImuQueue
+from .redact import redact
 from .types import CameraProperties, FrameSet
 
 
@@ -115,7 +116,7 @@ class CameraSession:
                                    % (self._state.name, new.name))
             self._state = new
             if error is not None:
-                self.last_error = error
+                self.last_error = redact(error)   # status, diagnostics and replies show it
             self._cond.notify_all()
 
     # -- life -----------------------------------------------------------------------------
@@ -301,6 +302,7 @@ class CameraSession:
             self.slot.put(fs)
 
     def _lost(self, message: str) -> None:
+        message = redact(message)
         self._enter(State.LOST, message)
         self.log.warning(message + '; reconnecting')
         try:
@@ -310,7 +312,7 @@ class CameraSession:
         self._backoff(0)
 
     def _open_failed(self, exc: Exception, attempt: int) -> None:
-        message = str(exc)
+        message = redact(str(exc))
         if message != self.last_error or attempt in (0, 5) or attempt % 30 == 0:
             self.log.error('cannot open camera (attempt %d): %s' % (attempt + 1, message))
         self._enter(State.SEARCHING if isinstance(exc, DeviceNotFoundError) else State.ERROR,

@@ -176,6 +176,9 @@ class RosCamera:
         f['publish_errors'] = self.streams.publish_errors
         f['buffer'] = self.clips.buffer.figures()
         f.update(self.imu.figures())
+        services = getattr(self, 'services', None)
+        if services is not None:
+            f.update(services.admission.figures())
         return f
 
     # -- life cycle -----------------------------------------------------------------------

@@ -40,7 +40,7 @@ from sensor_msgs.msg import CameraInfo
 import yaml
 
 from ..core.calibration import Calibration
-from ..core.clipfiles import create_under
+from ..core.files import make_new_folder, open_new_file
 from ..core.frames import Transform
 from ..core.prebuffer import Entry
 from .messages import camera_info, stamp_msg, transform_messages
@@ -186,10 +186,10 @@ class BagWriter:
                  compression: str, about: Dict[str, str]) -> None:
         self.streams = streams
         self.name = name
-        self.path = create_under(directory, name, folder=True)
+        self.path = make_new_folder(directory, name, parents=True)
         self.file_name = name + '_0.mcap'
         self.file = os.path.join(self.path, self.file_name)
-        self._out = create_under(self.path, self.file_name)
+        self._out = open_new_file(self.path, self.file_name)
         self._mcap = Writer(self._out, chunk_size=4 << 20,
                             compression=_COMPRESSION[compression], enable_crcs=False)
         self._mcap.start(profile='ros2', library='camera_node clip writer')
@@ -314,7 +314,7 @@ class BagWriter:
             'ROS_DISTRO': os.environ.get('ROS_DISTRO', '')})
         self._mcap.finish()
         self._out.close()
-        with create_under(self.path, 'metadata.yaml') as f:
+        with open_new_file(self.path, 'metadata.yaml') as f:
             f.write(text.encode('utf-8'))
         out = {'path': self.path, 'file': self.file, 'bytes': os.path.getsize(self.file),
                'message_counts': dict(self.counts)}

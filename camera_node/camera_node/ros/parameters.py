@@ -104,7 +104,7 @@ class RosParameters:
             reason = self.applier.apply([(p.name, p.value) for p in changes])
         except Exception as exc:  # never let a change crash the executor
             reason = '%s: %s' % (type(exc).__name__, exc)
-        return SetParametersResult(successful=reason is None, reason=reason or '')
+        return SetParametersResult(successful=reason is None, reason=_cut(reason or ''))
 
     # -- the DoCommand parameter port -----------------------------------------------------
     def values(self) -> Dict[str, Any]:
@@ -122,5 +122,12 @@ class RosParameters:
                 r = self.node.set_parameters([Parameter(name, value=value)])[0]
                 results[name] = {'successful': r.successful, 'reason': r.reason}
             except Exception as exc:  # a type rclpy cannot hold raises in rclpy
-                results[name] = {'successful': False, 'reason': str(exc)}
+                results[name] = {'successful': False, 'reason': _cut(
+                    'a parameter cannot hold a value of type %s' % type(value).__name__
+                    if isinstance(exc, TypeError) else str(exc))}
         return results
+
+
+def _cut(reason: str, limit: int = 400) -> str:
+    """Return a refusal reason of at most limit characters (it may echo a value)."""
+    return reason if len(reason) <= limit else reason[:limit] + '...'

@@ -21,10 +21,11 @@ import ctypes.util
 import fcntl
 import logging
 import os
-import signal
+import re
 import sys
-import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from ..core import stop as stop_flag
 
 #: glibc mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD = -1
@@ -162,6 +163,56 @@ def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
     raise RuntimeError('no free ROS_DOMAIN_ID (every %s is locked)' % lock_path)
 
 
+_RCL_LOCATION_RE = re.compile(r',? at /\S+:\d+')
+
+
+def install_stop_handlers() -> stop_flag.Flag:
+    """Make SIGINT and SIGTERM set the process's stop flag (:mod:`camera_node.core.stop`)."""
+    return stop_flag.install()
+
+
+def fatal(message: str) -> None:
+    """Print one start-up failure line, as the rclpy logger would (works before init)."""
+    try:
+        from rclpy.logging import get_logger
+        get_logger('camera_node').fatal(message)
+    except Exception:  # pragma: no cover - logging unavailable
+        print('[FATAL] [camera_node]: %s' % message, file=sys.stderr)
+
+
+def rcl_error_text(exc: BaseException) -> str:
+    """Return an rcl error without its C source locations (one readable line)."""
+    text = ' '.join(str(exc).split())
+    return _RCL_LOCATION_RE.sub('', text)
+
+
+def params_file_problem(argv: List[str]) -> Optional[str]:
+    """Return why a ``--params-file`` of argv cannot be read as YAML, or None.
+
+    rcl would refuse it too, but in two lines ending in C source locations; this names the
+    file and the line.
+    """
+    import yaml
+    args = list(argv)
+    for i, arg in enumerate(args[:-1]):
+        if arg != '--params-file':
+            continue
+        path = args[i + 1]
+        try:
+            with open(path, 'rb') as f:
+                text = f.read(16 * 1024 * 1024)
+            yaml.safe_load(text)
+        except OSError as exc:
+            return 'params file %s cannot be read: %s' % (path, exc.strerror or exc)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            where = ' at line %d' % (mark.line + 1) if mark else ''
+            return 'params file %s is not valid YAML%s: %s' % (path, where, exc.problem)
+        except yaml.YAMLError as exc:
+            return 'params file %s is not valid YAML: %s' % (path, type(exc).__name__)
+    return None
+
+
 def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]] = None) -> int:
     """Initialise rclpy, build nodes with make_nodes(list), spin them until a signal, clean up.
 
@@ -169,20 +220,29 @@ def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]]
     are not installed: with the EventsExecutor they leave spin blocked forever), so a
     signal at any moment ends in a clean shutdown and exit code 0. make_nodes may raise
     :class:`~camera_node.core.errors.DriverError` (a driver that cannot load, a start
-    parameter that cannot be used): it is reported in one line and the exit code is 2.
+    parameter that cannot be used): it is reported in one line and the exit code is 2, as
+    are arguments rcl cannot parse (a params file with a YAML error, a bad ``-p``).
     """
+    stop = install_stop_handlers()
     import rclpy
     from ..core.errors import DriverError
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     tune_allocator()
     argv = args if args is not None else sys.argv
+    if stop.is_set():
+        return 0
+    problem = params_file_problem(argv)
+    if problem:
+        fatal('cannot start: %s' % problem)
+        return 2
     try:
-        from rclpy.signals import SignalHandlerOptions
-        rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    except (ImportError, TypeError):  # pragma: no cover - very old rclpy
-        rclpy.init(args=argv)
+        try:
+            from rclpy.signals import SignalHandlerOptions
+            rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+        except (ImportError, TypeError):  # pragma: no cover - very old rclpy
+            rclpy.init(args=argv)
+    except Exception as exc:   # rclpy's RCLError: arguments rcl cannot parse
+        fatal('cannot start: %s' % rcl_error_text(exc))
+        return 2
     nodes: List[Any] = []
     executor = None
     log = logging.getLogger('camera_node')
@@ -190,8 +250,14 @@ def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]]
         try:
             make_nodes(nodes)
         except DriverError as exc:
-            from rclpy.logging import get_logger
-            get_logger('camera_node').fatal(str(exc))
+            fatal(str(exc))
+            return 2
+        except Exception as exc:
+            # rcl refusing to create the node (e.g. ROS_SECURITY_ENABLE with a DDS built
+            # without security): a start-up condition, not a bug of ours
+            if type(exc).__name__ != 'RCLError':
+                raise
+            fatal('cannot start: %s' % rcl_error_text(exc))
             return 2
         executor, name = make_executor(logger=nodes[0].get_logger())
         nodes[0].get_logger().debug('executor: %s' % name)

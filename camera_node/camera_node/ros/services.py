@@ -7,8 +7,9 @@ Services (node-relative): ``get_image``, ``get_images``, ``get_point_cloud``,
 
 from __future__ import annotations
 
+import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from camera_node_interfaces.msg import Geometry, NamedImage
 from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImage, GetImages,
@@ -16,6 +17,7 @@ from camera_node_interfaces.srv import (Close, DoCommand, GetGeometries, GetImag
 
 from ..core.errors import Unavailable
 from ..core.frames import FrameNames
+from ..viam.admission import Admission, Busy, FANOUT_BYTES_PER_S, SERVICE_QUEUE_DEPTH
 from ..viam.camera import ViamCamera
 from ..viam.commands import CommandTable
 from ..viam.requests import RequestError
@@ -27,16 +29,45 @@ _SHAPES = {'box': Geometry.BOX, 'sphere': Geometry.SPHERE, 'capsule': Geometry.C
 _IMAGE_ROWS = {s.field: s for s in STREAMS if s.kind == 'image'}
 
 
+def service_qos() -> Any:
+    """Return the QoS of the camera's services: reliable, volatile, deep request queue.
+
+    ROS's default keeps the last 10 requests and the last 10 answers of a service (over
+    all its clients): with more callers than that, requests and answers were overwritten
+    before they were taken or acknowledged, and lost without a word.
+    """
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SERVICE_QUEUE_DEPTH,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.VOLATILE)
+
+
+def _answer_bytes(response: Any) -> int:
+    """Return the bulk bytes of an answer (encoded data and raw image)."""
+    n = len(getattr(response, 'data', b'') or b'')
+    image = getattr(response, 'image', None)
+    if image is not None:
+        n += len(image.data)
+    for item in getattr(response, 'images', None) or ():
+        n += len(item.data)
+    return n
+
+
 class ViamServices:
     """Serves one camera's Viam API on a node."""
 
     def __init__(self, node: Any, camera: ViamCamera, commands: CommandTable,
-                 names: FrameNames) -> None:
+                 names: FrameNames, admission: Optional[Admission] = None) -> None:
         self.log = node.get_logger()
+        self.node = node
+        self.prefix = node.get_fully_qualified_name() + '/'
         self.camera = camera
         self.commands = commands
         self.names = names
-        self.services = [node.create_service(t, n, self._guard(cb)) for t, n, cb in (
+        self.admission = admission if admission is not None else Admission()
+        qos = service_qos()
+        self.services = [node.create_service(t, n, self._guard(cb), qos_profile=qos)
+                         for t, n, cb in (
             (GetImage, '~/get_image', self._get_image),
             (GetImages, '~/get_images', self._get_images),
             (GetPointCloud, '~/get_point_cloud', self._get_point_cloud),
@@ -47,12 +78,37 @@ class ViamServices:
         )]
 
     def _guard(self, callback: Callable[[Any, Any], None]) -> Callable[[Any, Any], Any]:
-        """Wrap a callback so every failure becomes an error reply, never an exception."""
+        """Wrap a callback so every failure becomes an error reply, never an exception.
+
+        Every call but ``close`` passes :class:`Admission` first: over budget, the answer
+        is ``busy: ... retry in N ms`` at once.
+        """
+        admit = callback != self._close
+        name = callback.__name__.lstrip('_')
+        clients = [1, 0.0]          # (count, when counted): the graph is asked once a second
+
+        def fanout() -> int:
+            now = time.monotonic()
+            if now - clients[1] > 1.0:
+                clients[1] = now
+                try:
+                    clients[0] = max(1, self.node.count_clients(self.prefix + name))
+                except Exception:  # Humble's rclpy has no count_clients: count one
+                    clients[0] = 1
+            return clients[0]
+
         def handler(request: Any, response: Any) -> Any:
+            t0 = time.monotonic()
             try:
+                if admit:
+                    self.admission.check()
                 callback(request, response)
                 response.success = True
                 response.error = ''
+            except Busy as exc:
+                response.success = False
+                response.error = str(exc)
+                return response
             except (RequestError, Unavailable) as exc:
                 response.success = False
                 response.error = str(exc)
@@ -60,7 +116,11 @@ class ViamServices:
                 self.log.error('service %s failed: %s\n%s' % (
                     callback.__name__, exc, traceback.format_exc()))
                 response.success = False
-                response.error = 'internal error: %s: %s' % (type(exc).__name__, exc)
+                response.error = 'internal error: %s: %s' % (type(exc).__name__,
+                                                             str(exc)[:200])
+            if admit:
+                sent = _answer_bytes(response) * fanout()
+                self.admission.record(time.monotonic() - t0 + sent / FANOUT_BYTES_PER_S)
             return response
         return handler
 
@@ -83,7 +143,7 @@ class ViamServices:
         res.captured_at = stamp_msg(cloud.captured_at_ns)
 
     def _get_properties(self, req: Any, res: Any) -> None:
-        p = self.camera.get_properties()
+        p = self.camera.get_properties(req.extra)
         res.supports_pcd = p.supports_pcd
         ip, intr = res.intrinsic_parameters, p.intrinsics
         ip.width_px, ip.height_px = int(intr.width), int(intr.height)

@@ -25,7 +25,7 @@ from . import codecs, encoded
 from .distortion import ros_distortion_to_viam
 from .geometries import CameraGeometry
 from .pcd import depth_to_pcd
-from .requests import parse_extra, parse_time, RequestError
+from .requests import parse_extra, parse_time, RequestError, short
 
 
 @dataclass
@@ -187,8 +187,8 @@ class ViamCamera:
         source = options.get('source')
         if source is not None:
             if not isinstance(source, str) or source not in sources:
-                raise RequestError('unknown source %r; this camera has: %s'
-                                   % (source, ', '.join(sources)))
+                raise RequestError('unknown source %s; this camera has: %s'
+                                   % (short(source), ', '.join(sources)))
         elif (codecs.normalize_mime(mime_type) == codecs.MIME_VIAM_DEP
               and 'depth' in sources.values()):
             source = self.session.driver.viam_depth_name
@@ -210,7 +210,8 @@ class ViamCamera:
         unknown = [n for n in names if n not in sources]
         if unknown:
             raise RequestError('unknown source name(s) %s; this camera has: %s'
-                               % (', '.join(repr(n) for n in unknown), ', '.join(sources)))
+                               % (', '.join(short(n) for n in unknown[:5]),
+                                  ', '.join(sources)))
         color_mime = options.get('mime_type', '')
         if not isinstance(color_mime, str):
             raise RequestError('extra.mime_type must be a string')
@@ -231,7 +232,8 @@ class ViamCamera:
                                '(supports_pcd is false)' % self.session.driver.name)
         dec = options.get('decimation', 1)
         if isinstance(dec, bool) or not isinstance(dec, int) or not 1 <= dec <= 16:
-            raise RequestError('extra.decimation must be an integer in [1, 16], got %r' % dec)
+            raise RequestError('extra.decimation must be an integer in [1, 16], got %s'
+                               % short(dec))
         if fs.aligned_depth is not None:
             intr, depth, rgb = self._color_intrinsics()[0], fs.aligned_depth, fs.color
         else:
@@ -242,8 +244,9 @@ class ViamCamera:
             raise RequestError('cannot make the point cloud: %s' % exc) from exc
         return PointCloud(data, codecs.MIME_PCD, fs.stamp_ns)
 
-    def get_properties(self) -> Properties:
+    def get_properties(self, extra: str = '') -> Properties:
         """Return the colour imager's intrinsics, distortion, types, rate and extrinsics."""
+        parse_extra(extra)
         props = self.session.properties()
         intr, source = self._color_intrinsics()
         try:

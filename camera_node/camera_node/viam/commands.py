@@ -16,9 +16,11 @@ from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 import numpy as np
 
 from ..core.errors import InvalidOptionError, Unavailable
+from ..core.bounded import load_json, TextError
 from ..core.params import ParameterApplier
+from ..core.redact import redact_value
 from ..core.session import CameraSession, State
-from .requests import RequestError
+from .requests import RequestError, short
 
 #: largest DoCommand request accepted, bytes of JSON text
 MAX_COMMAND_BYTES = 64 * 1024
@@ -88,7 +90,9 @@ class CommandTable:
                        self._status),
             'help': ('List the commands this camera answers.', self._help),
             'get_parameters': ('Return the current value of every camera parameter.',
-                               lambda _cmd: {'parameters': self.parameters.values()}),
+                               lambda _cmd: {'parameters': {
+                                   n: redact_value(v)
+                                   for n, v in self.parameters.values().items()}}),
             'set_parameters': ('Set parameters: {"command": "set_parameters", "parameters": '
                                '{"jpeg_quality": 60}}; each is validated like a ROS '
                                'parameter change.', self._set_parameters),
@@ -104,14 +108,16 @@ class CommandTable:
 
     def run(self, text: str) -> str:
         """Run a DoCommand request (JSON text); return the answer as JSON text."""
+        if not isinstance(text, str):
+            raise RequestError('command must be JSON text')
         size = len(text.encode('utf-8', 'replace'))
         if size > MAX_COMMAND_BYTES:
             raise RequestError('command is %d bytes; the limit is %d'
                                % (size, MAX_COMMAND_BYTES))
-        try:
-            cmd = json.loads(text) if text.strip() else None
-        except ValueError as exc:
-            raise RequestError('command is not valid JSON: %s' % exc) from exc
+        try:   # within bounds: depth, finite numbers (core.bounded)
+            cmd = load_json(text, 'command', MAX_COMMAND_BYTES) if text.strip() else None
+        except TextError as exc:
+            raise RequestError(str(exc)) from None
         if not isinstance(cmd, dict):
             raise RequestError('command must be a JSON object like {"command": "status"}, '
                                'got %s' % ('nothing' if cmd is None else type(cmd).__name__))
@@ -121,15 +127,15 @@ class CommandTable:
             raise RequestError('the object needs a "command" string; known commands: %s'
                                % ', '.join(sorted(table)))
         if name not in table:
-            raise RequestError('unknown command %r; known commands: %s'
-                               % (name, ', '.join(sorted(table))))
+            raise RequestError('unknown command %s; known commands: %s'
+                               % (short(name), ', '.join(sorted(table))))
         if self.session.state is State.CLOSED and name not in ALWAYS:
             raise Unavailable(self.session.unavailable_reason())
         try:
             result = table[name][1](cmd)
         except (RequestError, Unavailable):
             raise
-        except (ValueError, TypeError, KeyError, InvalidOptionError) as exc:
+        except (ValueError, TypeError, KeyError, ArithmeticError, InvalidOptionError) as exc:
             raise RequestError('command %r failed: %s' % (name, exc)) from exc
         if not isinstance(result, dict):
             result = {'result': result}
@@ -153,7 +159,8 @@ class CommandTable:
         current = self.parameters.values()
         unknown = [n for n in values if n not in current]
         if unknown:
-            raise RequestError('unknown parameter(s): %s' % ', '.join(unknown))
+            raise RequestError('unknown parameter(s): %s'
+                               % ', '.join(short(n) for n in unknown[:5]))
         typed = {}
         for name, value in values.items():
             now = current[name]

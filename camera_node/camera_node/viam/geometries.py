@@ -22,16 +22,20 @@ out of the lens, x right, y down), which is what Viam calls the camera's frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 import math
 import re
 from typing import Any, List, Optional, Tuple
 
-import yaml
-
+from ..core.bounded import load_json, load_yaml, TextError
 from ..core.orientation import ov_to_quaternion
 
 SHAPES = ('box', 'sphere', 'capsule')
+#: most geometries one camera may have (each is a TF frame and a marker)
+MAX_GEOMETRIES = 64
+#: longest label (part of a TF frame name)
+MAX_LABEL_CHARS = 64
+#: largest size of the parameter's text, bytes
+MAX_GEOMETRIES_BYTES = 64 * 1024
 
 
 class GeometryError(ValueError):
@@ -71,10 +75,20 @@ def _number(entry: dict, key: str, default: Optional[float], where: str) -> floa
     if value is None:
         raise GeometryError('%s: %r is required' % (where, key))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise GeometryError('%s: %r must be a number, got %r' % (where, key, value))
-    if not math.isfinite(value):
-        raise GeometryError('%s: %r must be finite, got %r' % (where, key, value))
-    return float(value)
+        raise GeometryError('%s: %r must be a number, got %s' % (where, key, _kind(value)))
+    try:
+        f = float(value)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise GeometryError('%s: %r must be finite' % (where, key))
+    return f
+
+
+def _kind(value: Any) -> str:
+    """Name the type of a value without formatting it (it may be huge)."""
+    return {list: 'a list', dict: 'a mapping', str: 'text'}.get(type(value),
+                                                                type(value).__name__)
 
 
 def _dims(entry: dict, where: str) -> Tuple[float, float, float]:
@@ -85,7 +99,8 @@ def _dims(entry: dict, where: str) -> Tuple[float, float, float]:
         raise GeometryError('%s: box needs dims_mm as [x, y, z] or {x, y, z}' % where)
     out = tuple(_number({'d': d}, 'd', None, where + ' dims_mm') for d in dims)
     if min(out) <= 0:
-        raise GeometryError('%s: box dims_mm must all be > 0, got %s' % (where, list(out)))
+        raise GeometryError('%s: box dims_mm must all be > 0, got %s'
+                            % (where, [round(v, 3) for v in out]))
     return out
 
 
@@ -93,14 +108,16 @@ def parse_geometry(entry: Any, index: int) -> CameraGeometry:
     """Validate one entry of the geometries list."""
     where = 'geometry %d' % index
     if not isinstance(entry, dict):
-        raise GeometryError('%s must be a mapping, got %r' % (where, entry))
-    shape = str(entry.get('type', '')).lower()
+        raise GeometryError('%s must be a mapping, got %s' % (where, _kind(entry)))
+    shape = entry.get('type', '')
+    shape = shape.lower() if isinstance(shape, str) else ''
     if shape not in SHAPES:
-        raise GeometryError('%s: type must be one of %s, got %r'
-                            % (where, ', '.join(SHAPES), entry.get('type')))
+        raise GeometryError('%s: type must be one of %s'
+                            % (where, ', '.join(SHAPES)))
     label = entry.get('label', '')
-    if not isinstance(label, str):
-        raise GeometryError('%s: label must be a string' % where)
+    if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS:
+        raise GeometryError('%s: label must be a string of at most %d characters'
+                            % (where, MAX_LABEL_CHARS))
     where = '%s (%s)' % (where, label or shape)
     center = tuple(_number(entry, k, 0.0, where) for k in ('x', 'y', 'z'))
     ov = (_number(entry, 'o_x', 0.0, where), _number(entry, 'o_y', 0.0, where),
@@ -124,20 +141,24 @@ def parse_geometry(entry: Any, index: int) -> CameraGeometry:
 
 def parse_geometries(text: str) -> List[CameraGeometry]:
     """Parse the geometries parameter (YAML or JSON list); raise GeometryError."""
-    if not text or not text.strip():
+    if not isinstance(text, str):
+        raise GeometryError('geometries must be text')
+    if not text.strip():
         return []
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise GeometryError('geometries is neither YAML nor JSON: %s' % exc) from exc
+        data = load_yaml(text, 'geometries', MAX_GEOMETRIES_BYTES, max_depth=4)
+    except TextError as exc:
+        try:   # JSON that YAML 1.1 does not read (tabs, for example)
+            data = load_json(text, 'geometries', MAX_GEOMETRIES_BYTES, max_depth=4)
+        except TextError:
+            raise GeometryError(str(exc)) from None
     if data is None:
         return []
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
-        raise GeometryError('geometries must be a list of mappings, got %s'
-                            % type(data).__name__)
+        raise GeometryError('geometries must be a list of mappings, got %s' % _kind(data))
+    if len(data) > MAX_GEOMETRIES:
+        raise GeometryError('geometries holds %d entries; at most %d are accepted'
+                            % (len(data), MAX_GEOMETRIES))
     return [parse_geometry(e, i) for i, e in enumerate(data)]

@@ -12,20 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from ...core.redact import redact
+
 SEQUENCE_RE = re.compile(r'%0?\d*d')
 INDEX_RE = re.compile(r'-?\d+')
-_CREDENTIALS_RE = re.compile(r'(://[^/@:]*:)[^/@]*@')
 
 #: how messages name each kind of source
 KIND_WORDS = {'device': 'a camera device', 'url': 'a live network stream',
               'file': 'a video file', 'sequence': 'an image sequence'}
 LIVE_KINDS = ('device', 'url')
 FILE_KINDS = ('file', 'sequence')
-
-
-def redact(source: str) -> str:
-    """Return source with any URL password replaced by ``***``."""
-    return _CREDENTIALS_RE.sub(r'\1***@', source)
 
 
 def normalise(source: Any) -> str:

@@ -17,14 +17,15 @@ from typing import Any, Dict, Optional, Tuple
 import cv2
 import numpy as np
 
-from .grabber import Grab, Grabber
+from .grabber import Grab, Grabber, jpeg_is_whole
 from .params import PARAMETERS
 from ...core.errors import DeviceLostError, DeviceNotFoundError
 from ...core.jpeg import complete_jpeg, jpeg_size
+from ...core.redact import redact
 from ...core.types import FrameSet
 from ..opencv.common import (backend_label, device_name, fourcc_text, OpenCvDriver, to_rgb,
                              video_devices)
-from ..opencv.sources import check_live_source, INDEX_RE, redact, source_kind
+from ..opencv.sources import check_live_source, INDEX_RE, source_kind
 
 _LOG = logging.getLogger(__name__)
 
@@ -45,7 +46,9 @@ class WebcamDriver(OpenCvDriver):
         super().__init__(options)
         self._grabber: Optional[Grabber] = None
         self._jpeg = False          # frames arrive as the source's JPEG bytes
-        self._bad_jpeg = 0
+        self._checked = False       # each JPEG of the source is checked whole
+        self._truncated = 0         # passed-through JPEGs skipped (the grabber counts its own)
+        self._undecodable = 0
 
     # -- open ----------------------------------------------------------------------------
     def _open(self) -> None:
@@ -68,7 +71,13 @@ class WebcamDriver(OpenCvDriver):
         except Exception:
             cap.release()
             raise
-        grabber = Grabber(cap, 'device' if self._kind == 'device' else 'stream')
+        # an MJPEG stream through FFmpeg, not passed through: the grabber takes the JPEG
+        # bytes, checks each is whole and decodes it (passed through, _read checks them)
+        raw = (not self._jpeg and self._kind == 'url' and fourcc == 'MJPG'
+               and backend_name == 'FFMPEG' and bool(cap.set(cv2.CAP_PROP_FORMAT, -1)))
+        self._checked = raw or self._jpeg
+        grabber = Grabber(cap, 'device' if self._kind == 'device' else 'stream',
+                          raw_jpeg=raw, on_bad=self._bad_frame)
         grabber.start()
         first = self._first_frame(grabber, label, backend_name)
         grabber.put_back(first)     # the first frame is delivered by the first read()
@@ -217,6 +226,12 @@ class WebcamDriver(OpenCvDriver):
             parts.append('is another process using it, or is it a metadata node?')
         return '; '.join(parts)
 
+    def _bad_frame(self, kind: str, count: int) -> None:
+        """Warn about skipped frames: the first, the 10th, the 100th, then every 1000th."""
+        if count in (1, 10, 100) or count % 1000 == 0:
+            _LOG.warning('%s: skipped %s JPEG frame #%d (not published; cut off by the network '
+                         'or the camera?)', self._info.get('source'), kind, count)
+
     def _stamp_kind(self) -> str:
         if self._kind == 'device':
             return 'kernel capture time (V4L2 buffer timestamp) when available, else arrival'
@@ -232,14 +247,17 @@ class WebcamDriver(OpenCvDriver):
             return None
         color, jpeg = None, None
         if self._jpeg:
+            data = item.image.tobytes()
+            if not jpeg_is_whole(data):     # cut off by the network or the camera
+                self._truncated += 1
+                self._bad_frame('truncated', self._truncated)
+                return None
             try:
-                jpeg = complete_jpeg(item.image.tobytes())
+                jpeg = complete_jpeg(data)
                 w, h = jpeg_size(jpeg)
-            except ValueError as exc:       # a frame cut short: dropped and counted
-                self._bad_jpeg += 1
-                if self._bad_jpeg in (1, 100):
-                    _LOG.warning('%s: JPEG frame dropped (%d so far): %s',
-                                 self._info.get('source'), self._bad_jpeg, exc)
+            except ValueError:              # no frame header: not a JPEG we can pass on
+                self._undecodable += 1
+                self._bad_frame('undecodable', self._undecodable)
                 return None
         else:
             color = to_rgb(item.image)
@@ -274,5 +292,8 @@ class WebcamDriver(OpenCvDriver):
         if grabber is not None:
             info.update(measured_fps=round(grabber.measured_fps(), 3),
                         frames_grabbed=grabber.grabbed, frames_dropped=grabber.dropped)
-        info.update(jpeg_passthrough=self._jpeg, jpeg_frames_dropped=self._bad_jpeg)
+        truncated = self._truncated + (grabber.truncated if grabber is not None else 0)
+        undecodable = self._undecodable + (grabber.corrupt if grabber is not None else 0)
+        info.update(jpeg_passthrough=self._jpeg, jpeg_checked=self._checked,
+                    frames_truncated=truncated, frames_undecodable=undecodable)
         return info

@@ -1,7 +1,11 @@
 """A thread reading a live OpenCV capture that keeps only the newest frame.
 
 A slow consumer gets fresh frames rather than a queue of old ones (the frames it missed
-are counted as dropped).
+are counted as dropped). With ``raw_jpeg`` the capture hands over the JPEG bytes of an
+MJPEG stream (OpenCV's raw mode) and the grabber decodes them itself, after checking that
+each is whole: a truncated JPEG (no end-of-image marker: a frame cut off by the network or
+the camera) or one that does not decode is counted and skipped, never delivered as a good
+frame.
 """
 
 from __future__ import annotations
@@ -9,12 +13,20 @@ from __future__ import annotations
 from collections import deque
 import threading
 import time
-from typing import Deque, NamedTuple, Optional
+from typing import Callable, Deque, NamedTuple, Optional
 
 import cv2
 import numpy as np
 
 from ...core.errors import DeviceLostError
+
+
+def jpeg_is_whole(data: bytes) -> bool:
+    """Return whether data starts with a JPEG start-of-image and ends with end-of-image.
+
+    Padding after the end marker (zeros, CR/LF, as some cameras send) is allowed.
+    """
+    return data[:2] == b'\xff\xd8' and data.rstrip(b'\x00\r\n ')[-2:] == b'\xff\xd9'
 
 
 class Grab(NamedTuple):
@@ -34,8 +46,13 @@ class Grabber:
     (a read blocked in the backend) never releases the capture under a running read.
     """
 
-    def __init__(self, cap: 'cv2.VideoCapture', label: str) -> None:
+    def __init__(self, cap: 'cv2.VideoCapture', label: str, raw_jpeg: bool = False,
+                 on_bad: Optional[Callable[[str, int], None]] = None) -> None:
         self.cap = cap
+        self.raw_jpeg = raw_jpeg
+        self.on_bad = on_bad
+        self.truncated = 0
+        self.corrupt = 0
         self.cond = threading.Condition()
         self.latest: Optional[Grab] = None
         self.lost: Optional[str] = None
@@ -72,6 +89,10 @@ class Grabber:
                 if not ok or image is None:
                     self._fail('a grabbed frame could not be decoded')
                     break
+                if self.raw_jpeg:
+                    image = self._decode(image)
+                    if image is None:
+                        continue
                 pos_msec = float(self.cap.get(cv2.CAP_PROP_POS_MSEC))
                 with self.cond:
                     if self.latest is not None:
@@ -88,6 +109,21 @@ class Grabber:
             finally:
                 with self.cond:
                     self.cond.notify_all()
+
+    def _decode(self, packet: np.ndarray) -> Optional[np.ndarray]:
+        """Return the decoded image of one raw JPEG, or None (counted) if it is not whole."""
+        data = packet.tobytes()
+        if not jpeg_is_whole(data):
+            self.truncated += 1
+            if self.on_bad is not None:
+                self.on_bad('truncated', self.truncated)
+            return None
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            self.corrupt += 1
+            if self.on_bad is not None:
+                self.on_bad('undecodable', self.corrupt)
+        return image
 
     def take(self, timeout: float) -> Optional[Grab]:
         """Return the newest frame, None after timeout; raise DeviceLostError when lost."""
