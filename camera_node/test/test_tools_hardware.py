@@ -91,7 +91,7 @@ def launches():
                for case, (command, _) in CASES.items()}
     try:
         for launch in running.values():
-            launch.wait_for(r'cannot open camera \(attempt 6\)', 120)
+            launch.wait_for(r'cannot open camera \(attempt 6\)', 240)
         yield running
     finally:
         for case, launch in running.items():
