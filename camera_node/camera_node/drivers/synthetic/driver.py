@@ -21,6 +21,7 @@ import numpy as np
 
 from . import scene
 from .params import PARAMETERS
+from .pool import ImagePool
 from .trajectory import at_rest, IMU_IN_COLOR, State, Trajectory
 from ...core.errors import InvalidOptionError
 from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
@@ -52,6 +53,8 @@ class SyntheticDriver(Driver):
         self._mono0 = 0.0
         self._epoch0 = 0
         self._last_t = 0.0
+        self._lead = 0.0          # render this long before a frame is due (s)
+        self._render_s = 0.0      # recent render time (s, moving average)
 
     # -- Driver hooks -------------------------------------------------------------------
     def _open(self) -> None:
@@ -71,6 +74,9 @@ class SyntheticDriver(Driver):
                                           intr.width, intr.height) \
             if any(self._infra) else None
         self._props = self._make_properties(intr, baseline)
+        self._pool = ImagePool([((intr.height, intr.width, 3), np.uint8),
+                                ((intr.height, intr.width), np.uint16),
+                                ((intr.height, intr.width), np.uint16)])
         self._static: Dict[bool, FrameSet] = {}
         self._stop.clear()
         self._seq = 0
@@ -78,6 +84,7 @@ class SyntheticDriver(Driver):
         self._epoch0 = time.time_ns()
         self._next = self._mono0
         self._last_t = 0.0
+        self._lead = self._render_s = 0.0
         if self._props.imu is not None:
             self._imu_thread = threading.Thread(target=self._imu_loop, name='synthetic_imu',
                                                 daemon=True)
@@ -127,12 +134,20 @@ class SyntheticDriver(Driver):
 
     def _render_static(self, seq: int, emitter: bool) -> FrameSet:
         center = scene.sphere_center(seq, self._fps, self._motion)
-        i = self._intr
-        rgb = np.empty((i.height, i.width, 3), dtype=np.uint8)
-        aligned = np.empty((i.height, i.width), dtype=np.uint16)
-        depth = np.empty((i.height, i.width), dtype=np.uint16)
-        self._color_view.render(center, rgb, aligned)
-        self._depth_view.render(center, None, depth)
+        if self._motion:     # per frame: the float32 sphere into recycled images
+            out = self._pool.take()
+            rgb, aligned, depth = out.arrays
+            before = out.drawn or (None, None)
+            out.drawn = (self._color_view.render_moving(center, rgb, aligned, before[0]),
+                         self._depth_view.render_moving(center, None, depth, before[1]))
+            rgb, aligned, depth = out.views()
+        else:                # a scene at rest is cast once, in float64
+            i = self._intr
+            rgb = np.empty((i.height, i.width, 3), dtype=np.uint8)
+            aligned = np.empty((i.height, i.width), dtype=np.uint16)
+            depth = np.empty((i.height, i.width), dtype=np.uint16)
+            self._color_view.render(center, rgb, aligned)
+            self._depth_view.render(center, None, depth)
         ir = [None, None]
         for k, view in enumerate((self._depth_view, self._ir2_view)):
             if self._infra[k]:
@@ -167,12 +182,17 @@ class SyntheticDriver(Driver):
                                 infra1=ir[0], infra2=ir[1]))
 
     def _read(self, timeout: float) -> Optional[FrameSet]:
+        # A camera at rest (whose frames depend on the frame number only) renders a frame
+        # just before it is due and hands it over at its stamp, like a camera whose readout
+        # takes no time: the render is not part of the latency the node adds. A camera on
+        # a trajectory renders the pose at the stamp once the stamp has come.
+        lead = self._lead if self._trajectory is None else 0.0
         now = time.monotonic()
         due = self._next
-        if due - now > timeout:
+        if due - lead - now > timeout:
             self._stop.wait(timeout)
             return None
-        if due > now and self._stop.wait(due - now):
+        if due - lead > now and self._stop.wait(due - lead - now):
             return None
         # keep a fixed schedule; when a frame is late by more than a period, restart the
         # schedule from now instead of bursting to catch up (a camera never does that)
@@ -185,7 +205,14 @@ class SyntheticDriver(Driver):
         self._seq += 1
         t = due - self._mono0
         self._last_t = t
+        started = time.monotonic()
         base = self._render(seq, t)
+        # lead: twice the recent render time plus 1 ms, at most half a period
+        self._render_s = 0.8 * self._render_s + 0.2 * (time.monotonic() - started)
+        self._lead = min(0.5 * period, 2.0 * self._render_s + 0.001)
+        wait = due - time.monotonic()
+        if wait > 0 and self._stop.wait(wait):
+            return None
         return FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
                         stamp_ns=self._stamp_ns(t), infra1=base.infra1, infra2=base.infra2,
                         metadata=base.metadata)
