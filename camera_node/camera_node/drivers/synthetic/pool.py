@@ -15,8 +15,9 @@ keeps its images as they were.
 
 from __future__ import annotations
 
+import collections
 import sys
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Deque, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,18 +48,19 @@ class PooledSet:
 
 
 class ImagePool:
-    """Keeps up to ``keep`` sets of arrays of the given (shape, dtype) and lends free ones."""
+    """Keeps the last ``keep`` sets of arrays of the given (shape, dtype); lends free ones."""
 
     def __init__(self, layout: Sequence[Tuple[Tuple[int, ...], Any]], keep: int = 4) -> None:
         self._layout = [(tuple(shape), np.dtype(dtype)) for shape, dtype in layout]
-        self._keep = int(keep)
-        self._sets: List[PooledSet] = []
+        self._sets: Deque[PooledSet] = collections.deque(maxlen=int(keep))
         self.made = 0
 
     def take(self) -> PooledSet:
         """Return a set nobody holds a view of (its ``drawn`` tells what it holds).
 
-        When every kept set is in use, a new one is made (kept if there is room).
+        When every kept set is in use, a new one is made and kept in place of the oldest,
+        which the pool lets go (whoever holds it keeps it; memory is freed with it), so a
+        consumer that holds frames for long (the pre-event buffer) costs new sets only.
         """
         for s in self._sets:
             if s.refs() == s.free_refs:
@@ -66,8 +68,7 @@ class ImagePool:
         s = PooledSet([np.empty(shape, dtype) for shape, dtype in self._layout])
         s.free_refs = s.refs()
         self.made += 1
-        if len(self._sets) < self._keep:
-            self._sets.append(s)
+        self._sets.append(s)
         return s
 
     def in_use(self) -> Optional[int]:
