@@ -172,6 +172,12 @@ def _getimage_rows(runs: Dict[str, List[Dict[str, Any]]], size: str) -> List[Dic
         note = next((e for e in errors if e), '') or 'runs %s ms; reply %s bytes' % (
             spread(runs, 'getimage', phase, 'rt_p50_ms'),
             _fmt(med(runs, 'getimage', phase, 'jpeg_bytes')))
+        floor = med(runs, 'getimage', 'floor', 'rt_p50_ms')
+        if goal:
+            note += ('; a bare service replying the same sizes (no encode): %s ms (node %sx '
+                     'that), without the raw pixels in `image`: %s ms' % (
+                         _fmt(floor), _fmt(_div(rt, floor)),
+                         _fmt(med(runs, 'getimage', 'floor_jpeg_only', 'rt_p50_ms'))))
         if phase == 'streams_jpeg' and rt is not None and enc is not None:
             note += ('; reusing the JPEG the topic already encoded (#13) saves about the '
                      'encode: ~%s ms would be left' % _fmt(rt - enc))
@@ -250,7 +256,7 @@ def load_summary(doc: Dict[str, Any]) -> str:
     others, loads = [], []
     for kind, results in doc['runs'].items():
         for r in results:
-            if isinstance(r.get('others_cpu_pct'), (int, float)) and not r.get('busy'):
+            if isinstance(r.get('others_cpu_pct'), (int, float)):
                 others.append(r['others_cpu_pct'])
             if isinstance(r.get('load1'), (int, float)):
                 loads.append(r['load1'])

@@ -18,6 +18,8 @@ measured is never one of these: it is ``python -m camera_node`` started as a use
   the EventsExecutor.
 * ``getimage``: a plain client timing GetImage ``image/jpeg`` round trips (``call_async``
   + ``spin_until_future_complete``), then the JPEG encode of the same image alone.
+* ``getimage_floor``: a bare GetImage service answering with a reply of the node's sizes
+  built once: the round trip's floor; and the same reply without the raw pixels.
 * ``driver``: the synthetic driver alone reading at fps in a process of its own (allocator
   tuned as in the node): its CPU is the driver's line of the table.
 * ``busy``: a CPU-bound loop (the competing load), ends by itself.
@@ -211,8 +213,11 @@ def w_getimage(spec: Dict[str, Any]) -> Dict[str, Any]:
             time.sleep(spec.get('gap_s', 0.0))
         if not res.success:
             return {'error': res.error}
-        img = np.frombuffer(bytes(res.image.data), np.uint8).reshape(
-            res.image.height, res.image.width, 3)
+        if res.image.data:
+            img = np.frombuffer(bytes(res.image.data), np.uint8).reshape(
+                res.image.height, res.image.width, 3)
+        else:                   # a reply without the raw pixels: the JPEG's image
+            img = codecs.decode_jpeg(bytes(res.data))
         q = spec['quality']
         out = {'rt_ms': rts, 'rt_p50_ms': statistics.median(rts),
                'encode_p50_ms': _median_ms(lambda: codecs.encode_jpeg(img, q), spec['calls']),
@@ -222,6 +227,52 @@ def w_getimage(spec: Dict[str, Any]) -> Dict[str, Any]:
         node.destroy_node()
         rclpy.try_shutdown()
     return out
+
+
+def w_getimage_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
+    """Serve GetImage with a reply of the node's sizes built once (no encode, no copy).
+
+    The floor of a GetImage round trip: the same reply (the JPEG of a synthetic frame in
+    ``data``, the raw rgb8 frame in ``image``) from a bare service with the node's
+    transport settings, so what the node adds is the encode and its own work.
+    """
+    from camera_node.ros import runtime
+    runtime.tune_allocator()
+    import rclpy
+    from rclpy.signals import SignalHandlerOptions
+    from camera_node_interfaces.srv import GetImage
+    from camera_node.ros.messages import image_message, stamp_msg
+    from camera_node.viam import codecs
+    stop = _stop_event()
+    fs, _ = _synthetic_frame(spec['width'], spec['height'])
+    jpeg = codecs.encode_jpeg(fs.color, spec['quality'])
+    image = image_message(fs.color, 'rgb8', 'camera_color_optical_frame',
+                          stamp_msg(fs.stamp_ns))
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    node = rclpy.create_node('bench_getimage_floor')
+
+    header_only = image_message(fs.color[:0], 'rgb8', 'camera_color_optical_frame',
+                                stamp_msg(fs.stamp_ns))
+    header_only.height, header_only.width = image.height, image.width
+
+    def serve(req: Any, res: Any, with_pixels: bool = True) -> Any:
+        res.success, res.mime_type, res.source_name = True, 'image/jpeg', 'color'
+        res.data, res.image = jpeg, image if with_pixels else header_only
+        return res
+    node.create_service(GetImage, spec['service'], serve)
+    # the same reply without the raw pixels in ``image`` (what it would cost without them)
+    node.create_service(GetImage, spec['service'] + '_jpeg_only',
+                        lambda req, res: serve(req, res, False))
+    executor, _ = runtime.make_executor()
+    executor.add_node(node)
+    print('READY', flush=True)
+    while not stop.is_set():
+        executor.spin_once(timeout_sec=0.1)
+    executor.remove_node(node)
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return {'jpeg_bytes': len(jpeg)}
 
 
 # ------------------------------------------------------------------------ driver, load
@@ -370,7 +421,8 @@ def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
     return out
 
 
-WORKERS = {'floor': w_floor, 'sub': w_sub, 'getimage': w_getimage, 'driver': w_driver,
+WORKERS = {'floor': w_floor, 'sub': w_sub, 'getimage': w_getimage,
+           'getimage_floor': w_getimage_floor, 'driver': w_driver,
            'busy': w_busy, 'fill': w_fill, 'cloud': w_cloud}
 
 

@@ -60,7 +60,7 @@ def config(quick: bool, repeat: Optional[int]) -> Dict[str, Any]:
         'getimage_calls': 5 if quick else 40, 'busy': 2,
         'rss_seconds': 4.0 if quick else 90.0, 'rss_warm': 1.0 if quick else 15.0,
         'micro_reps': 5 if quick else 30, 'cloud_frames': 3 if quick else 8,
-        'jpeg_quality': 80,
+        'jpeg_quality': 80, 'node_params': [],
     }
 
 
@@ -100,7 +100,15 @@ class Proc:
         return True
 
     def stop(self, timeout: float = 30.0) -> Dict[str, Any]:
-        """SIGINT, wait (kill after timeout); return the RESULT line or an error."""
+        """SIGINT, wait (kill after timeout); return the RESULT line or an error.
+
+        A process that printed its RESULT is first given a few seconds to exit by itself.
+        """
+        if any(ln.startswith('RESULT ') for ln in self.lines):
+            try:
+                self.popen.wait(5.0)
+            except subprocess.TimeoutExpired:
+                pass
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGINT)
         try:
@@ -144,9 +152,10 @@ class Bench:
     def node(self) -> Proc:
         """Start the node as a user does (./dev run's command and transport settings)."""
         w, h = self.cfg['size']
+        params = ['width:=%d' % w, 'height:=%d' % h, 'motion:=true'] + self.cfg['node_params']
         return self._spawn('node', [sys.executable, '-m', 'camera_node', '--ros-args', '-r',
-                                    '__ns:=/camera', '-p', 'width:=%d' % w, '-p',
-                                    'height:=%d' % h, '-p', 'motion:=true'], True)
+                                    '__ns:=/camera'] + [a for p in params for a in ('-p', p)],
+                           True)
 
     def floor(self) -> Proc:
         """Start the floor publisher (same transport settings as the node)."""
@@ -213,7 +222,17 @@ class Bench:
         spec = {'service': '/camera/camera/get_image', 'calls': cfg['getimage_calls'],
                 'quality': cfg['jpeg_quality']}
         out: Dict[str, Any] = {}
+        w, h = cfg['size']
         try:
+            server = self.worker('getimage_floor', dict(spec, service='/bench/get_image',
+                                                        width=w, height=h), True)
+            for phase, name in (('floor', '/bench/get_image'),
+                                ('floor_jpeg_only', '/bench/get_image_jpeg_only')):
+                if server.wait_for('READY', 60.0):
+                    client = self.worker('getimage', dict(spec, service=name), False)
+                    client.wait_for('RESULT', 120.0)
+                    out[phase] = self.stop(client, 5.0)
+            self.stop(server)
             self.node()
             phases = (('idle', []), ('streams', list(STREAMS)), ('streams_jpeg', [COMPRESSED]))
             for phase, topics in phases:
@@ -427,10 +446,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--json', default='bench.json', help='where to write the figures')
     ap.add_argument('--write-docs', metavar='PATH', default=None,
                     help='replace the recorded-run section of this file (docs/performance.md)')
+    ap.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
+                    help='one more -p for the node (repeatable; for experiments: the '
+                    'recorded run uses the defaults)')
     ap.add_argument('--profile', default=None, help='Fast DDS profile to measure '
                     '(default: config/fastdds_large_data.xml, UDP restricted to loopback)')
     args = ap.parse_args(argv)
     cfg = config(args.quick, args.repeat)
+    cfg['node_params'] = list(args.node_param)
     domain, lock = runtime.claim_domain(range(201, 233), BENCH_DOMAIN_LOCK)
     started = time.strftime('%Y-%m-%d %H:%M %Z')
     load_before = os.getloadavg()
