@@ -3,7 +3,9 @@
 The depth imager (= the left infrared imager, as on a RealSense) sits 15 mm to the left of
 the colour imager, at the ``<name>_link`` origin; the right infrared imager is
 ``ir_baseline`` to its right; the IMU is at :data:`.trajectory.IMU_IN_COLOR`. By default
-the camera is at rest and the static surfaces are rendered once (:class:`.scene.View`).
+the camera is at rest and the static surfaces are rendered once (:class:`.scene.View`);
+with ``motion`` each frame recasts only the sphere into recycled images (:mod:`.pool`). A
+camera at rest renders a frame just before it is due and hands it over at its stamp.
 With ``trajectory`` it moves (:class:`.trajectory.Trajectory`) and every frame is rendered
 from its pose at the frame's time. IMU samples come from a thread of the driver at their
 own rates, stamped on the same time line as the frames: both are ``t`` seconds after
