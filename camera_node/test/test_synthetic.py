@@ -13,6 +13,7 @@ from camera_node.core.types import default_intrinsics
 from camera_node.drivers.synthetic import scene as syn
 from camera_node.drivers.synthetic.driver import DEPTH_ORIGIN, SyntheticDriver
 from camera_node.drivers.synthetic.params import PARAMETERS
+from camera_node.drivers.synthetic.sphere import MovingSphere
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def test_moving_sphere_agrees_with_the_float64_cast(origin):
         rgb, depth = np.empty_like(view.rgb), np.empty_like(view.depth)
         view.render(center, rgb, depth)
         rgb2, depth2 = np.empty_like(view.rgb), np.empty_like(view.depth)
-        view.render_moving(center, rgb2, depth2)
+        MovingSphere(view).render(center, rgb2, depth2)
         sphere = depth != view.depth
         assert sphere.sum() > 2000
         off = np.abs(depth.astype(int) - depth2) > 1
@@ -206,3 +207,20 @@ def test_frames_are_handed_over_at_their_stamp():
             t = (fs.stamp_ns - d._epoch0) / 1e9
             assert time.monotonic() >= d._mono0 + t
         assert d._lead > 0.0
+
+
+def test_moving_sphere_hidden_where_a_static_surface_is_nearer():
+    """Where a static surface stands in front, the sphere is not drawn (as the float64 cast)."""
+    view = syn.View(default_intrinsics(320, 240, 60.0), np.zeros(3))
+    view.t[:, :200] = 1.0                  # a pane 1 m away over the sphere's left part
+    moving = MovingSphere(view)
+    center = syn.sphere_center(0, 30.0, True)
+    rgb, depth = np.empty_like(view.rgb), np.empty_like(view.depth)
+    view.render(center, rgb, depth)
+    rgb2, depth2 = np.empty_like(view.rgb), np.empty_like(view.depth)
+    moving.render(center, rgb2, depth2)
+    u0, u1, v0, v1 = moving.box(center - view.origin)
+    assert u0 < 200 < u1                   # the pane covers part of the sphere's box
+    assert np.array_equal(depth2[:, :200], view.depth[:, :200])
+    assert (depth2[:, 200:] != view.depth[:, 200:]).sum() > 1000
+    assert (np.abs(depth.astype(int) - depth2) > 1).sum() <= 3

@@ -4,7 +4,8 @@ The depth imager (= the left infrared imager, as on a RealSense) sits 15 mm to t
 the colour imager, at the ``<name>_link`` origin; the right infrared imager is
 ``ir_baseline`` to its right; the IMU is at :data:`.trajectory.IMU_IN_COLOR`. By default
 the camera is at rest and the static surfaces are rendered once (:class:`.scene.View`);
-with ``motion`` each frame recasts only the sphere into recycled images (:mod:`.pool`). A
+with ``motion`` each frame recasts only the sphere (:mod:`.sphere`) into recycled images
+(:mod:`.pool`). A
 camera at rest renders a frame just before it is due and hands it over at its stamp.
 With ``trajectory`` it moves (:class:`.trajectory.Trajectory`) and every frame is rendered
 from its pose at the frame's time. IMU samples come from a thread of the driver at their
@@ -24,6 +25,7 @@ import numpy as np
 from . import scene
 from .params import PARAMETERS
 from .pool import ImagePool
+from .sphere import MovingSphere
 from .trajectory import at_rest, IMU_IN_COLOR, State, Trajectory
 from ...core.errors import InvalidOptionError
 from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
@@ -76,6 +78,7 @@ class SyntheticDriver(Driver):
                                           intr.width, intr.height) \
             if any(self._infra) else None
         self._props = self._make_properties(intr, baseline)
+        self._moving: Optional[Tuple[MovingSphere, MovingSphere]] = None
         self._pool = ImagePool([((intr.height, intr.width, 3), np.uint8),
                                 ((intr.height, intr.width), np.uint16),
                                 ((intr.height, intr.width), np.uint16)])
@@ -140,8 +143,10 @@ class SyntheticDriver(Driver):
             out = self._pool.take()
             rgb, aligned, depth = out.arrays
             before = out.drawn or (None, None)
-            out.drawn = (self._color_view.render_moving(center, rgb, aligned, before[0]),
-                         self._depth_view.render_moving(center, None, depth, before[1]))
+            if self._moving is None:
+                self._moving = (MovingSphere(self._color_view), MovingSphere(self._depth_view))
+            out.drawn = (self._moving[0].render(center, rgb, aligned, before[0]),
+                         self._moving[1].render(center, None, depth, before[1]))
             rgb, aligned, depth = out.views()
         else:                # a scene at rest is cast once, in float64
             i = self._intr

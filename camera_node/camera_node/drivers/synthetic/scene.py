@@ -18,7 +18,7 @@ functions below:
   surfaces are cast once; each frame copies them and recasts only the sphere's pixel
   rectangle. A scene at rest is cast once in float64 (:meth:`View.render`); with
   ``motion`` every frame recasts the sphere in float32 within the tight bounding box of its
-  silhouette (:meth:`View.render_moving`, ~1 ms at 1280x720 instead of ~12 ms), which
+  silhouette (:class:`.sphere.MovingSphere`, ~1 ms at 1280x720 instead of ~12 ms), which
   agrees with the float64 cast to 1 mm and 1 colour level.
 * :func:`render_posed`, for a camera that moves (the trajectory): every ray is cast from
   the imager's pose each frame.
@@ -50,8 +50,9 @@ MOTION_PERIOD_S = 4.0
 
 # surface ids
 NONE, WALL, FLOOR, BOX, SPHERE, WINDOW_ID = range(6)
-_LIGHT = np.array([-0.4, -0.8, -0.45])
-_LIGHT = _LIGHT / np.linalg.norm(_LIGHT)
+#: direction towards the scene's one light (unit vector)
+LIGHT = np.array([-0.4, -0.8, -0.45])
+LIGHT = LIGHT / np.linalg.norm(LIGHT)
 #: infrared: ambient level (times the surface's grey albedo) and dot brightness
 IR_AMBIENT = 0.55
 IR_DOT = 150.0
@@ -169,17 +170,13 @@ def _shade_static(sid: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def _shade_sphere(pts: np.ndarray, center: np.ndarray) -> np.ndarray:
     """Colour of sphere surface points (uint8 RGB), lit by the scene's one light."""
     n = (pts - center) / SPHERE_RADIUS
-    lam = np.clip(n @ _LIGHT, 0.0, 1.0)
+    lam = np.clip(n @ LIGHT, 0.0, 1.0)
     g = 60 + 180 * lam
     out = np.empty(pts.shape[:-1] + (3,), dtype=np.uint8)
     out[..., 0] = (20 + 40 * lam).astype(np.uint8)
     out[..., 1] = g.astype(np.uint8)
     out[..., 2] = (40 + 60 * lam).astype(np.uint8)
     return out
-
-
-#: the sphere's colour as an affine function of the Lambert term (what _shade_sphere does)
-_SPHERE_SHADE = ((40.0, 20.0), (180.0, 60.0), (60.0, 40.0))
 
 
 def _to_mm(t: np.ndarray, sid: np.ndarray) -> np.ndarray:
@@ -201,7 +198,6 @@ class View:
         self.pts = pts
         self.rgb = _shade_static(sid, pts)
         self.depth = _to_mm(t, sid)
-        self._rays32: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
 
     def _sphere_rect(self, center: np.ndarray) -> Box:
         """Pixel rectangle (u0, u1, v0, v1) that holds the sphere's silhouette."""
@@ -237,82 +233,6 @@ class View:
         if rgb_out is not None:
             pts = self.origin + d[m] * ts[m][:, None]
             rgb_out[v0:v1, u0:u1][m] = _shade_sphere(pts, center)
-
-    def _sphere_box(self, p: np.ndarray) -> Box:
-        """Tight pixel box (u0, u1, v0, v1) of the silhouette of a sphere at p (imager frame).
-
-        Its extreme x/z and y/z are those of the tangents from the imager to the sphere's
-        outline in the xz and yz planes; one pixel of margin on each side.
-        """
-        i = self.intr
-        box = []
-        for q, f, c, n in ((p[0], i.fx, i.cx, i.width), (p[1], i.fy, i.cy, i.height)):
-            mid = math.atan2(q, p[2])
-            half = math.asin(min(1.0, SPHERE_RADIUS / math.hypot(q, p[2])))
-            lo, hi = f * math.tan(mid - half) + c, f * math.tan(mid + half) + c
-            box += [int(min(n, max(0, math.floor(lo) - 1))),
-                    int(min(n, max(0, math.ceil(hi) + 2)))]
-        return box[0], box[1], box[2], box[3]
-
-    def render_moving(self, center: np.ndarray, rgb_out: Optional[np.ndarray],
-                      depth_out: np.ndarray, drawn: Optional[Box] = None) -> Box:
-        """As :meth:`render`, casting the sphere in float32 within its tight box (per frame).
-
-        ``drawn``: the outputs already hold this view's scene with the sphere drawn within
-        that box (a recycled buffer): only that box is restored instead of the whole image.
-        Returns the box drawn now.
-
-        With the sphere's centre p in the imager frame and a ray d = (x, y, 1) (t along it is
-        depth), the near hit is ``t = cc / (b + sqrt(b^2 - a cc))`` with ``a = d.d``,
-        ``b = d.p`` and ``cc = p.p - r^2``; the per-pixel terms are sums of a per-column and
-        a per-row term, so nothing of full-frame size is computed per frame. Depth is
-        rounded to mm and colour truncated as :meth:`render` does; the two agree to 1 mm and
-        1 level (float32 against float64) but for a grazing ray at the silhouette now and
-        then. A sphere not wholly in front of the imager falls back to :meth:`render`.
-        """
-        p = np.asarray(center, dtype=np.float64) - self.origin
-        if p[2] - SPHERE_RADIUS <= 0.05:
-            self.render(center, rgb_out, depth_out)
-            return self._sphere_rect(center)
-        if drawn is None:
-            drawn = (0, self.intr.width, 0, self.intr.height)
-        u0, u1, v0, v1 = drawn
-        if rgb_out is not None:
-            rgb_out[v0:v1, u0:u1] = self.rgb[v0:v1, u0:u1]
-        depth_out[v0:v1, u0:u1] = self.depth[v0:v1, u0:u1]
-        box = self._sphere_box(p)
-        u0, u1, v0, v1 = box
-        if u1 <= u0 or v1 <= v0:
-            return box
-        if self._rays32 is None:
-            self._rays32 = (self.d[0, :, 0].astype(np.float32),
-                            self.d[:, 0, 1].astype(np.float32), self.t.astype(np.float32))
-        xr, yr, t_static = self._rays32
-        xr, yr, f32 = xr[u0:u1], yr[v0:v1], np.float32
-        cc = f32(p @ p - SPHERE_RADIUS * SPHERE_RADIUS)
-        b = xr * f32(p[0]) + (yr * f32(p[1]) + f32(p[2]))[:, None]
-        disc = xr * (xr * cc) + ((yr * yr + f32(1.0)) * cc)[:, None]     # a cc
-        np.subtract(b * b, disc, out=disc)
-        with np.errstate(invalid='ignore'):
-            np.sqrt(disc, out=disc)              # NaN where the ray misses
-        disc += b
-        t = np.divide(cc, disc, out=disc)
-        hit = (t < t_static[v0:v1, u0:u1]).view(np.uint8)      # False where NaN
-        cv2.copyTo(cv2.multiply(t, 1000.0, dtype=cv2.CV_16U), hit,
-                   depth_out[v0:v1, u0:u1])
-        if rgb_out is None:
-            return box
-        # Lambert term n.L with n = (t d - p) / r: t (d.L) / r - (p.L) / r, clipped to [0, 1]
-        light = _LIGHT / SPHERE_RADIUS
-        lam = xr * f32(light[0]) + (yr * f32(light[1]) + f32(light[2]))[:, None]
-        lam *= t
-        lam -= f32(p @ light)
-        np.clip(lam, 0.0, 1.0, out=lam)
-        # gain * lam + offset truncated, as _shade_sphere (rounding of x - 0.5 = floor x)
-        shade = cv2.merge([cv2.convertScaleAbs(lam, alpha=gain, beta=offset - 0.5)
-                           for gain, offset in _SPHERE_SHADE])
-        cv2.copyTo(shade, hit, rgb_out[v0:v1, u0:u1])
-        return box
 
     def surfaces(self, center: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Return (surface id, hit points) of every pixel with the sphere at center."""
