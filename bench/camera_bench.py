@@ -473,7 +473,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         elapsed = time.monotonic() - bench.t0
     lock.close()
     cli = argv if argv is not None else sys.argv[1:]
-    doc = {'command': ' '.join(['./dev bench'] + cli), 'date': started, 'quick': args.quick,
+    prefix = ['./dev bench'] + [w for w in [os.environ.get('CAMERA_NODE_BENCH_WITH', '')] if w]
+    doc = {'command': ' '.join(prefix + cli), 'date': started, 'quick': args.quick,
            'config': cfg, 'machine': machine(), 'profile': src, 'domain_id': domain,
            'load_before': load_before, 'load_after': os.getloadavg(),
            'elapsed_s': elapsed, 'runs': runs}
