@@ -336,16 +336,39 @@ def _machine_busy() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf('SC_CLK_TCK')
 
 
+def thread_cpu(pid: int) -> Dict[str, float]:
+    """CPU seconds so far of a process's threads, summed by thread name (``comm``)."""
+    out: Dict[str, float] = {}
+    tick = os.sysconf('SC_CLK_TCK')
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index('(') + 1:stat.rindex(')')]
+        fields = stat[stat.rindex(')') + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def measure_window(seconds: float, pub: List[int], sub: List[int],
                    busy: List[int]) -> Dict[str, Any]:
-    """CPU of the publisher, the subscriber, the load processes and everyone else."""
+    """CPU of the publisher (and its named threads), subscriber, load and everyone else."""
     groups = {'pub': pub, 'sub': sub, 'busy': busy}
     c0 = {k: common._cpu_seconds(v) for k, v in groups.items()}
+    th0 = thread_cpu(pub[0])
     m0, t0, w0 = _machine_busy(), time.monotonic(), time.time_ns()
     time.sleep(seconds)
     c1 = {k: common._cpu_seconds(v) for k, v in groups.items()}
+    th1 = thread_cpu(pub[0])
     m1, dt, w1 = _machine_busy(), time.monotonic() - t0, time.time_ns()
-    out = {'%s_cpu_pct' % k: (c1[k] - c0[k]) / dt * 100.0 for k in groups}
+    out: Dict[str, Any] = {'%s_cpu_pct' % k: (c1[k] - c0[k]) / dt * 100.0 for k in groups}
+    out['pub_threads_pct'] = {k: (th1[k] - th0.get(k, 0.0)) / dt * 100.0 for k in th1}
     ours = sum(c1[k] - c0[k] for k in groups)
     out['others_cpu_pct'] = max(0.0, (m1 - m0 - ours) / dt * 100.0)
     out['load1'] = os.getloadavg()[0]

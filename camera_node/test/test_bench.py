@@ -36,6 +36,9 @@ def test_bench_quick_measures_every_goal_on_the_real_node(tmp_path):
         assert runs[kind][0]['pub_cpu_pct'] > 0, kind
         assert runs[kind][0]['pub_result'].get('exit_code') in (None, 0), runs[kind]
     assert runs['node_tuned'][0]['rss_mb']
+    # the driver's cost is read from the node's own capture thread (named at the OS level)
+    assert report.CAPTURE in runs['node_tuned'][0]['pub_threads_pct']
+    assert 'camera_publish' in runs['node_tuned'][0]['pub_threads_pct']
     assert runs['node_load'][0]['busy_cpu_pct'] > 50       # the competing load ran
     assert doc['goals']['fill_bit_exact']['value'] is True
     text = md.read_text()

@@ -26,7 +26,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from camera_node_interfaces.msg import Metadata
 
 from ..core.calibration import Calibration, IntrinsicsResolver
-from ..core.capture import RateMeter
+from ..core.capture import name_os_thread, RateMeter
 from ..core.cloud import CloudBuffer, POINT_STEP, ray_table
 from ..core.frames import FrameNames, stereo_baseline_m
 from ..core.types import CameraProperties, FrameSet
@@ -369,6 +369,7 @@ class PublishThread:
         self._thread.start()
 
     def _run(self) -> None:
+        name_os_thread()
         slot = self._session.slot
         while not self._stop.is_set() and not slot.closed and self._ok():
             fs = slot.get(0.5)
