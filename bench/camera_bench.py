@@ -1,1001 +1,519 @@
-"""Benchmark suite of issue 6: every goal measured beside its baseline in the same run.
+"""Benchmark suite (issues 6 and 15): what a user runs, beside its floor, in the same run.
 
-``python -m camera_node.bench [--quick] [--only PART] [--repeat N] [--json PATH]`` (or
-``./dev bench``) prints one table (figure, value, baseline, ratio, goal, met?) and writes
-the figures as JSON. Each measurement runs in its own worker process (``--worker NAME``),
-so the transport and allocator settings of one never leak into another. DDS stays on this
-machine: every worker gets ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and a ROS_DOMAIN_ID
-this run holds a lock on, and the Fast DDS profile is used in a copy whose UDP transport
-is restricted to 127.0.0.1 (same shared-memory settings as the shipped file).
+``./dev bench [--with-open3d] [--quick] [--repeat N] [--only PART] [--json PATH]
+[--write-docs docs/performance.md]`` prints one table (figure, value, baseline, ratio, goal,
+met?), writes every figure as JSON, and exits 1 when a goal is missed (2 when a
+measurement failed; ``--quick`` judges no goal: its sizes are not the issue's).
 
-Transport settings compared: ``stock`` (no profile, default malloc, SingleThreadedExecutor)
-and ``tuned`` (config/fastdds_large_data.xml, :func:`runtime.tune_allocator`,
-:func:`runtime.make_executor`), in every process of a scenario.
+* **The node** is the real process, started as a user starts it: ``python -m camera_node
+  --ros-args -r __ns:=/camera -p width:=1280 -p height:=720 -p motion:=true`` (the README's
+  ``./dev run`` with the default parameters; the Fast DDS profile set as ``./dev run``
+  sets it), one camera, the scene moving.
+* **The floor** is shaped like the node (bench_workers.w_floor): one process, the same
+  messages in the same order, the same rate and schedule, its own stamps, pre-filled.
+* **Subscribers**: ``plain`` (what a user writes: ``rclpy.spin``, depth 10, no profile,
+  no allocator tuning) and ``tuned`` (the profile, the tuned allocator, EventsExecutor),
+  each taking colour, aligned depth and the cloud.
+* Every timed figure is measured ``--repeat`` times (3 by default, declared in the
+  table's header), interleaved so changes of the machine's load hit node and floor alike,
+  and the figure is the median of the runs. The CPU that other processes used during each
+  window and the load average are recorded beside it.
 """
 
 from __future__ import annotations
 
 import argparse
-from array import array
-import gc
 import json
 import os
-import platform
-import re
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_common as common  # noqa: E402
+from bench_common import BENCH_DOMAIN_LOCK, loopback_profile, machine, Runner  # noqa: E402,F401
+import bench_report as report  # noqa: E402
+from bench_report import _row, GOAL_KEYS, table  # noqa: E402,F401
+from camera_node.ros import runtime  # noqa: E402
 
-from camera_node import launch_logic
-from camera_node.ros import runtime
-
-PKG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       'camera_node', 'camera_node')
-PROFILE_CANDIDATES = (
-    os.path.join(os.path.dirname(PKG_DIR), 'config', 'fastdds_large_data.xml'),
-)
-
-#: lock file of a ROS_DOMAIN_ID a bench run holds (201..232; tests use 20..199)
-BENCH_DOMAIN_LOCK = '/tmp/camera_node_bench_domain_%d.lock'
-#: every goal key the JSON holds (rows may say 'skipped' but the key is always there)
-GOAL_KEYS = (
-    'fill_640x480_rgb8', 'fill_1280x720_rgb8', 'fill_640x480_cloud',
-    'fill_bit_exact_check_fields_off', 'fill_bit_exact_check_fields_on',
-    'delivery_color_1280x720', 'delivery_aligned_depth_640x480', 'delivery_cloud_640x480',
-    'latency_p50_color_1280x720', 'latency_p50_aligned_depth_640x480',
-    'latency_p50_cloud_640x480',
-    'latency_p99_color_1280x720', 'latency_p99_aligned_depth_640x480',
-    'latency_p99_cloud_640x480',
-    'cloud_generation_640x480', 'node_cpu_stream_set', 'getimage_jpeg_1280x720',
-    'rss_growth_10k',
-)
-#: streams of the issue's stream set: key -> (camera index, topic suffix, kind)
-STREAMS = {
-    'color_1280x720': (0, 'color/image_raw', 'image'),
-    'aligned_depth_640x480': (1, 'aligned_depth_to_color/image_raw', 'image'),
-    'cloud_640x480': (1, 'depth/color/points', 'cloud'),
-}
+WORKERS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'bench_workers.py')
+#: parts --only can pick
+PARTS = ('micro', 'driver', 'streams', 'load', 'getimage', 'rss', 'profile')
+#: the streams measured: key, topic, message kind
+STREAMS = (('color', '/camera/camera/color/image_raw', 'image'),
+           ('aligned_depth', '/camera/camera/aligned_depth_to_color/image_raw', 'image'),
+           ('cloud', '/camera/camera/depth/color/points', 'cloud'))
+COMPRESSED = ('compressed', '/camera/camera/color/image_raw/compressed', 'compressed')
 
 
-# ----------------------------------------------------------------------------- helpers
-def _pct(values: List[float], q: float) -> Optional[float]:
-    """Return the q-th percentile (0-100) of values, None when empty."""
-    if not values:
-        return None
-    return float(np.percentile(np.asarray(values, dtype=float), q))
+def config(quick: bool, repeat: Optional[int]) -> Dict[str, Any]:
+    """Return the sizes, windows and counts of a full or a quick run."""
+    return {
+        'size': (160, 120) if quick else (1280, 720), 'fps': 30.0,
+        'repeat': max(1, int(repeat or (1 if quick else 3))),
+        'warmup': 0.5 if quick else 3.0, 'window': 1.5 if quick else 10.0,
+        'getimage_calls': 5 if quick else 40, 'busy': 2,
+        'rss_seconds': 4.0 if quick else 90.0, 'rss_warm': 1.0 if quick else 15.0,
+        'micro_reps': 5 if quick else 30, 'cloud_frames': 3 if quick else 8,
+        'jpeg_quality': 80, 'node_params': [],
+    }
 
 
-def _median_time(fn: Callable[[], Any], reps: int) -> float:
-    """Return the median wall time of fn in milliseconds over reps calls (after one)."""
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000.0)
-    return statistics.median(times)
+class Proc:
+    """A started process whose stdout lines a thread collects; stop() ends it for sure."""
 
+    def __init__(self, popen: subprocess.Popen, name: str) -> None:
+        self.popen, self.name = popen, name
+        self.out: Optional[str] = None     # a subscriber's file of records
+        self.lines: List[str] = []
+        self._cv = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-def _result(obj: Dict[str, Any]) -> None:
-    """Print a worker's result as the last stdout line."""
-    print('RESULT ' + json.dumps(obj), flush=True)
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self.popen.pid
 
+    def _read(self) -> None:
+        for line in self.popen.stdout:
+            with self._cv:
+                self.lines.append(line.rstrip('\n'))
+                self._cv.notify_all()
+        with self._cv:
+            self._cv.notify_all()
 
-def _stop_event() -> threading.Event:
-    """Return an event set by SIGINT/SIGTERM (handlers installed in the main thread)."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+    def wait_for(self, token: str, timeout: float) -> bool:
+        """Wait until a line starting with token arrives (False on exit or timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not any(ln.startswith(token) for ln in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.popen.poll() is not None and not self._reader.is_alive()):
+                    return False
+                self._cv.wait(min(left, 0.5))
+        return True
 
+    def stop(self, timeout: float = 30.0) -> Dict[str, Any]:
+        """SIGINT, wait (kill after timeout); return the RESULT line or an error.
 
-def _rclpy_init(tuned: bool) -> Tuple[Any, Any, str]:
-    """Initialise rclpy without its signal handlers; return (rclpy, executor, name)."""
-    if tuned:
-        runtime.tune_allocator()
-    import rclpy
-    from rclpy.signals import SignalHandlerOptions
-    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
-    executor, name = runtime.make_executor(prefer=None if tuned else 'single')
-    return rclpy, executor, name
-
-
-def _frames(width: int, height: int, count: int, motion: bool = True):
-    """Render count synthetic frame sets (moving sphere) of width x height."""
-    from camera_node.drivers.synthetic.driver import SyntheticDriver
-    drv = SyntheticDriver({'width': width, 'height': height, 'fps': 240.0, 'motion': motion})
-    drv.open()
-    out = []
-    for seq in range(count):
-        out.append(drv._render(seq))
-    props = drv.properties()
-    drv.close()
-    return out, props
-
-
-class _StubNode:
-    """Just enough of a Node for ImageStream outside DDS."""
-
-    def create_publisher(self, *args: Any, **kwargs: Any) -> Any:
-        return None
-
-
-# ----------------------------------------------------------------------------- workers
-def w_fill(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Time message fills (ours vs naive assignment) and check the bytes that go out."""
-    from rclpy.serialization import deserialize_message, serialize_message
-    from sensor_msgs.msg import Image, PointCloud2
-    from camera_node.core import cloud as geometry
-    from camera_node.ros.messages import point_fields, stamp_msg
-    from camera_node.ros.publishers import ImageStream
-    from camera_node.ros.streams import STREAMS
-    out: Dict[str, Any] = {'check_fields': os.environ.get('ROS_PYTHON_CHECK_FIELDS', '')}
-    rng = np.random.default_rng(3)
-    exact = True
-    for key, (w, h, kind) in spec['cases'].items():
-        if kind == 'cloud':
-            src = rng.integers(0, 256, size=(h, w, geometry.POINT_STEP), dtype=np.uint8)
-            msg = PointCloud2()
-            msg.height, msg.width = h, w
-            msg.fields = point_fields()
-            msg.point_step = geometry.POINT_STEP
-            msg.row_step = geometry.POINT_STEP * w
-            msg.data = array('B', bytes(src.size))
-            view = np.frombuffer(msg.data, dtype=np.uint8).reshape(src.shape)
-
-            def ours(msg=msg, view=view, src=src):
-                np.copyto(view, src)
-                return msg
-            naive_msg = PointCloud2()
-        else:
-            src = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
-            stream = ImageStream(_StubNode(), STREAMS[0], 'f', {})
-            stamp = stamp_msg(time.time_ns())
-
-            def ours(stream=stream, src=src, stamp=stamp):
-                return stream.message(None, src, stamp)
-            naive_msg = Image()
-        ms_ours = _median_time(ours, spec['reps'])
-        filled = ours()
-        back = deserialize_message(serialize_message(filled), type(filled))
-        ok = bytes(back.data) == src.tobytes()
-        exact = exact and ok
-
-        flat = src.reshape(-1)
-        how = 'numpy array'
-
-        def naive(flat=flat, m=naive_msg):
-            m.data = flat
-        try:
-            naive()
-        except Exception:  # rejected with ROS_PYTHON_CHECK_FIELDS=1: a list then
-            how = 'list'
-
-            def naive(flat=flat, m=naive_msg):
-                m.data = flat.tolist()
-        ms_naive = _median_time(naive, spec['naive_reps'])
-        out[key] = {'ours_ms': ms_ours, 'naive_ms': ms_naive, 'naive_kind': how,
-                    'bit_exact': ok}
-    out['bit_exact'] = exact
-    return out
-
-
-def w_cloud(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Time CloudBuffer.fill against Open3D create_from_rgbd_image on the same frames."""
-    from camera_node.core import cloud as geometry
-    w, h, n = spec['width'], spec['height'], spec['frames']
-    frames, props = _frames(w, h, n)
-    intr = props.color
-    rays = geometry.RayTable(intr)
-    buf = geometry.CloudBuffer(rays, array('B', bytes(w * h * geometry.POINT_STEP)))
-    i = [0]
-
-    def ours():
-        fs = frames[i[0] % n]
-        i[0] += 1
-        buf.fill(fs.aligned_depth, fs.color)
-    out: Dict[str, Any] = {'ours_ms': _median_time(ours, spec['reps'])}
-    try:
-        import open3d as o3d
-    except ImportError:
-        out['open3d'] = 'skipped: open3d not installed'
-        return out
-    out['open3d'] = o3d.__version__
-    pin = o3d.camera.PinholeCameraIntrinsic(w, h, intr.fx, intr.fy, intr.cx, intr.cy)
-
-    def o3d_cloud(fs):
-        color = o3d.geometry.Image(np.ascontiguousarray(fs.color))
-        depth = o3d.geometry.Image(np.ascontiguousarray(fs.aligned_depth))
-        rgbd = o3d.geometry.RGBDImage.create_from_color_and_depth(
-            color, depth, depth_scale=1000.0, depth_trunc=1.0e4,
-            convert_rgb_to_intensity=False)
-        return o3d.geometry.PointCloud.create_from_rgbd_image(rgbd, pin)
-
-    def theirs():
-        fs = frames[i[0] % n]
-        i[0] += 1
-        o3d_cloud(fs)
-    pc2 = np.zeros((h * w, 4), dtype=np.float32)
-
-    def theirs_packed():
-        fs = frames[i[0] % n]
-        i[0] += 1
-        pcd = o3d_cloud(fs)
-        pts = np.asarray(pcd.points)
-        cols = (np.asarray(pcd.colors) * 255.0).astype(np.uint8)
-        m = len(pts)
-        pc2[:m, :3] = pts
-        rgb = np.zeros((m, 4), np.uint8)
-        rgb[:, 0], rgb[:, 1], rgb[:, 2] = cols[:, 2], cols[:, 1], cols[:, 0]
-        pc2[:m, 3] = rgb.view(np.float32)[:, 0]
-    out['open3d_ms'] = _median_time(theirs, spec['reps'])
-    out['open3d_packed_ms'] = _median_time(theirs_packed, spec['reps'])
-    # same points? (Open3D keeps valid depth only, in row-major order)
-    fs = frames[0]
-    buf.fill(fs.aligned_depth, fs.color)
-    mine = buf.points().reshape(-1, 4)[fs.aligned_depth.reshape(-1) > 0, :3]
-    ref = np.asarray(o3d_cloud(fs).points)
-    out['same_points'] = bool(mine.shape == ref.shape)
-    out['max_abs_diff_m'] = float(np.max(np.abs(mine - ref))) if mine.shape == ref.shape else None
-    return out
-
-
-def w_driver(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """CPU of the synthetic drivers alone (capture threads reading at fps)."""
-    from camera_node.drivers.synthetic.driver import SyntheticDriver
-    stop = threading.Event()
-    drivers = []
-    for w, h in spec['sizes']:
-        d = SyntheticDriver({'width': w, 'height': h, 'fps': spec['fps'], 'motion': False})
-        d.open()
-        drivers.append(d)
-
-    def run(d):
-        while not stop.is_set():
-            d.read(0.5)
-    threads = [threading.Thread(target=run, args=(d,), daemon=True) for d in drivers]
-    for t in threads:
-        t.start()
-    time.sleep(spec['warmup'])
-    c0, t0 = time.process_time(), time.monotonic()
-    time.sleep(spec['window'])
-    cpu = (time.process_time() - c0) / (time.monotonic() - t0) * 100.0
-    stop.set()
-    for t in threads:
-        t.join(2)
-    return {'cpu_pct': cpu}
-
-
-def w_node(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Run camera nodes (several in one process if asked) until SIGINT; as node.main will."""
-    rclpy, executor, name = _rclpy_init(spec['tuned'])
-    from rclpy.parameter import Parameter
-    from camera_node.ros.node import make_camera_node
-    stop = _stop_event()
-    nodes = []
-    try:
-        for cam in spec['cameras']:
-            overrides = [Parameter(k, value=v) for k, v in cam['params'].items()]
-            node = make_camera_node('camera', namespace=cam['namespace'],
-                                    parameter_overrides=overrides)
-            nodes.append(node)
-            executor.add_node(node)
-        print('READY %s' % name, flush=True)
-        if not stop.is_set():  # a signal before spin() took over its handlers
-            while not stop.is_set() and rclpy.ok():
-                executor.spin_once(timeout_sec=0.1)
-        errors = sum(n.camera.streams.publish_errors for n in nodes)
-        sets = sum(n.camera.streams.published_sets for n in nodes)
-    finally:
-        for node in nodes:
-            node.shutdown()
-            executor.remove_node(node)
-            node.destroy_node()
-        executor.shutdown()
-        rclpy.try_shutdown()
-    return {'executor': name, 'publish_errors': errors, 'published_sets': sets}
-
-
-def _make_msg(kind: str, w: int, h: int) -> Any:
-    from sensor_msgs.msg import Image, PointCloud2
-    from camera_node.core import cloud as geometry
-    if kind == 'cloud':
-        msg = PointCloud2()
-        msg.height, msg.width = h, w
-        from camera_node.ros.messages import point_fields
-        msg.fields = point_fields()
-        msg.point_step = geometry.POINT_STEP
-        msg.row_step = geometry.POINT_STEP * w
-        msg.data = array('B', bytes(h * w * geometry.POINT_STEP))
-        return msg
-    msg = Image()
-    msg.height, msg.width = h, w
-    msg.encoding = 'rgb8' if kind == 'image' else '16UC1'
-    msg.step = w * (3 if kind == 'image' else 2)
-    msg.data = array('B', bytes(msg.step * h))
-    return msg
-
-
-def w_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Bare rclpy publisher of pre-filled messages at fps (the transport floor)."""
-    rclpy, executor, name = _rclpy_init(spec['tuned'])
-    from sensor_msgs.msg import Image, PointCloud2
-    from camera_node.ros.messages import stamp_msg
-    from camera_node.ros.publishers import stream_qos
-    stop = _stop_event()
-    node = rclpy.create_node('bench_floor')
-    pubs = []
-    for topic, kind, w, h in spec['streams']:
-        msg = _make_msg(kind, w, h)
-        pubs.append((node.create_publisher(PointCloud2 if kind == 'cloud' else Image, topic,
-                                           stream_qos()), msg))
-    print('READY %s' % name, flush=True)
-    errors = 0
-    period = 1.0 / spec['fps']
-    nxt = time.monotonic()
-    while not stop.is_set():
-        wait = nxt - time.monotonic()
-        if wait > 0:
-            stop.wait(wait)
-        nxt = max(nxt + period, time.monotonic() - period)
-        stamp = stamp_msg(time.time_ns())
-        for pub, msg in pubs:
-            msg.header.stamp = stamp
+        A process that printed its RESULT is first given a few seconds to exit by itself.
+        """
+        if any(ln.startswith('RESULT ') for ln in self.lines):
             try:
-                pub.publish(msg)
-            except Exception:
-                errors += 1
-    node.destroy_node()
-    executor.shutdown()
-    rclpy.try_shutdown()
-    return {'publish_errors': errors}
-
-
-def _cpu_seconds(pids: List[int]) -> float:
-    import psutil
-    total = 0.0
-    for pid in pids:
+                self.popen.wait(5.0)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
         try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(10)
+        self._reader.join(5)
+        for line in reversed(self.lines):
+            if line.startswith('RESULT '):
+                return json.loads(line[7:])
+        return {'error': '%s exited with %s' % (self.name, self.popen.returncode),
+                'exit_code': self.popen.returncode}
 
 
-def w_sub(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """Receive streams, measure delivery/latency and the publishers' CPU; call GetImage."""
-    rclpy, executor, name = _rclpy_init(spec['tuned'])
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image, PointCloud2
-    node = rclpy.create_node('bench_sub')
-    qos = QoSProfile(depth=5, history=HistoryPolicy.KEEP_LAST,
-                     reliability=ReliabilityPolicy.RELIABLE)
-    got: Dict[str, List[Tuple[int, int]]] = {}
-    subs = []
-    for key, topic, kind in spec['topics']:
-        got[key] = []
+class Bench:
+    """Starts every process of a run (and stops each, whatever happens)."""
 
-        def cb(m, k=key):
-            got[k].append((m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec,
-                           time.time_ns()))
-        subs.append(node.create_subscription(PointCloud2 if kind == 'cloud' else Image,
-                                             topic, cb, qos))
-    executor.add_node(node)
-    out: Dict[str, Any] = {'executor': name, 'streams': {}}
-    deadline = time.monotonic() + spec['start_timeout']
-    while time.monotonic() < deadline and not all(got.values()):
-        executor.spin_once(timeout_sec=0.05)
-    out['started'] = all(got.values())
-    end_warm = time.monotonic() + spec['warmup']
-    while time.monotonic() < end_warm:
-        executor.spin_once(timeout_sec=0.05)
-    w0 = time.time_ns()
-    c0, m0 = _cpu_seconds(spec['cpu_pids']), time.monotonic()
-    w1 = w0 + int(spec['window'] * 1e9)
-    while time.time_ns() < w1:
-        executor.spin_once(timeout_sec=0.05)
-    out['cpu_pct'] = (_cpu_seconds(spec['cpu_pids']) - c0) / (time.monotonic() - m0) * 100.0
-    tail = time.monotonic() + 0.5
-    while time.monotonic() < tail:
-        executor.spin_once(timeout_sec=0.05)
-    expected = spec['window'] * spec['fps']
+    def __init__(self, runner: Runner, cfg: Dict[str, Any], log_dir: str) -> None:
+        self.runner, self.cfg, self.log_dir = runner, cfg, log_dir
+        self.live: List[Proc] = []
+        self.t0 = time.monotonic()
+
+    def say(self, msg: str) -> None:
+        """Progress on stderr."""
+        print('[bench %5.0f s] %s' % (time.monotonic() - self.t0, msg), file=sys.stderr,
+              flush=True)
+
+    def _spawn(self, name: str, cmd: List[str], tuned: bool) -> Proc:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.runner.log(name),
+                             text=True, env=self.runner.env(tuned))
+        proc = Proc(p, name)
+        self.live.append(proc)
+        return proc
+
+    def worker(self, name: str, spec: Dict[str, Any], tuned: bool) -> Proc:
+        """Start a bench_workers.py worker."""
+        return self._spawn(name, [sys.executable, WORKERS_SCRIPT, name, json.dumps(spec)],
+                           tuned)
+
+    def node(self) -> Proc:
+        """Start the node as a user does (./dev run's command and transport settings)."""
+        w, h = self.cfg['size']
+        params = ['width:=%d' % w, 'height:=%d' % h, 'motion:=true'] + self.cfg['node_params']
+        return self._spawn('node', [sys.executable, '-m', 'camera_node', '--ros-args', '-r',
+                                    '__ns:=/camera'] + [a for p in params for a in ('-p', p)],
+                           True)
+
+    def floor(self) -> Proc:
+        """Start the floor publisher (same transport settings as the node)."""
+        w, h = self.cfg['size']
+        return self.worker('floor', {'width': w, 'height': h, 'fps': self.cfg['fps'],
+                                     'node': 'camera', 'namespace': '/camera',
+                                     'camera_name': 'camera'}, True)
+
+    def sub(self, kind: str, topics: List[tuple], tag: str) -> Proc:
+        """Start a plain or tuned subscriber recording into a file of this run."""
+        out = os.path.join(self.log_dir, 'sub_%s_%d.json' % (tag, self.runner.n + 1))
+        proc = self.worker('sub', {'kind': kind, 'topics': topics, 'out': out},
+                           kind == 'tuned')
+        proc.out = out
+        return proc
+
+    def stop(self, proc: Proc, timeout: float = 30.0) -> Dict[str, Any]:
+        """Stop a process started by this run."""
+        try:
+            return proc.stop(timeout)
+        finally:
+            if proc in self.live:
+                self.live.remove(proc)
+
+    def stop_all(self) -> None:
+        """Stop whatever is still running (after a failure)."""
+        for proc in list(self.live):
+            self.stop(proc, 10.0)
+
+    # ------------------------------------------------------------------ scenarios
+    def streams(self, pub: str, sub_kind: str, busy: int = 0) -> Dict[str, Any]:
+        """One publisher (node or floor) and one subscriber over a window; figures."""
+        cfg = self.cfg
+        busy_procs = [self.worker('busy', {'seconds': 4 * cfg['window'] + 90}, False)
+                      for _ in range(busy)]
+        out: Dict[str, Any] = {'pub': pub, 'sub': sub_kind, 'busy': busy}
+        try:
+            publisher = self.node() if pub == 'node' else self.floor()
+            rss = RssSampler(publisher.pid)
+            sub = self.sub(sub_kind, list(STREAMS), '%s_%s' % (pub, sub_kind))
+            if not sub.wait_for('RECEIVING', 60.0):
+                out['error'] = '%s: the subscriber received nothing (see %s)' % (
+                    pub, self.log_dir)
+                return out
+            time.sleep(cfg['warmup'])
+            out.update(measure_window(cfg['window'], [publisher.pid], [sub.pid],
+                                      [p.pid for p in busy_procs]))
+            out['sub_result'] = self.stop(sub)
+            if not os.path.exists(sub.out):
+                out['error'] = 'the subscriber wrote no records: %s' % out['sub_result']
+                return out
+            out['streams'] = stream_figures(sub.out, out['w0'], out['w1'], cfg['fps'])
+            out['rss_mb'] = rss.stop()
+            out['pub_result'] = self.stop(publisher)
+            if out['pub_result'].get('exit_code') not in (None, 0):
+                out['error'] = '%s exited with %s' % (pub, out['pub_result']['exit_code'])
+        finally:
+            self.stop_all()
+        return out
+
+    def getimage(self) -> Dict[str, Any]:
+        """Time GetImage with no stream subscribed, with the streams, and with the JPEG too."""
+        cfg = self.cfg
+        spec = {'service': '/camera/camera/get_image', 'calls': cfg['getimage_calls'],
+                'quality': cfg['jpeg_quality']}
+        out: Dict[str, Any] = {}
+        w, h = cfg['size']
+        try:
+            server = self.worker('getimage_floor', dict(spec, service='/bench/get_image',
+                                                        width=w, height=h), True)
+            for phase, name in (('floor', '/bench/get_image'),
+                                ('floor_jpeg_only', '/bench/get_image_jpeg_only')):
+                if server.wait_for('READY', 60.0):
+                    client = self.worker('getimage', dict(spec, service=name), False)
+                    client.wait_for('RESULT', 120.0)
+                    out[phase] = self.stop(client, 5.0)
+            self.stop(server)
+            self.node()
+            phases = (('idle', []), ('streams', list(STREAMS)), ('streams_jpeg', [COMPRESSED]))
+            for phase, topics in phases:
+                if topics:
+                    sub = self.sub('plain', topics, 'getimage_' + phase)
+                    if not sub.wait_for('RECEIVING', 60.0):
+                        out[phase] = {'error': 'subscriber received nothing'}
+                        continue
+                    time.sleep(cfg['warmup'] / 2)
+                client = self.worker('getimage', spec, False)
+                client.wait_for('RESULT', 120.0)
+                out[phase] = self.stop(client, 5.0)
+        finally:
+            self.stop_all()
+        return out
+
+    def rss(self) -> Dict[str, Any]:
+        """Sample the node's RSS over a longer run, a tuned subscriber taking the streams."""
+        cfg = self.cfg
+        try:
+            node = self.node()
+            sampler = RssSampler(node.pid, 1.0)
+            sub = self.sub('tuned', list(STREAMS), 'rss')
+            if not sub.wait_for('RECEIVING', 60.0):
+                return {'error': 'the subscriber received nothing'}
+            t_start = time.monotonic()
+            time.sleep(cfg['rss_seconds'])
+            series = sampler.stop()
+            node_result = self.stop(node)
+        finally:
+            self.stop_all()
+        warm = [mb for t, mb in series if t >= t_start + cfg['rss_warm']]
+        if not warm:
+            return {'error': 'no RSS samples', 'series': series}
+        return {'series': series, 'rss_warm_mb': warm[0], 'rss_end_mb': warm[-1],
+                'rss_max_mb': max(warm), 'growth_mb': warm[-1] - warm[0],
+                'seconds': cfg['rss_seconds'] - cfg['rss_warm'],
+                'frame_sets': (cfg['rss_seconds'] - cfg['rss_warm']) * cfg['fps'],
+                'exit_code': node_result.get('exit_code', 0)}
+
+    def profile(self) -> Dict[str, Any]:
+        """Where the node's CPU goes (py-spy samples of the real process), if py-spy is here."""
+        spy = shutil.which('py-spy', path=os.path.dirname(sys.executable)) or \
+            shutil.which('py-spy')
+        if not spy:
+            return {'skipped': 'py-spy not installed (./dev bench --with-open3d installs '
+                               'requirements/bench.txt)'}
+        raw = os.path.join(self.log_dir, 'py-spy.txt')
+        try:
+            node = self.node()
+            sub = self.sub('tuned', list(STREAMS), 'profile')
+            if not sub.wait_for('RECEIVING', 60.0):
+                return {'error': 'the subscriber received nothing'}
+            time.sleep(self.cfg['warmup'])
+            c0, t0 = common._cpu_seconds([node.pid]), time.monotonic()
+            subprocess.run([spy, 'record', '--pid', str(node.pid), '--duration',
+                            str(int(self.cfg['window'])), '--rate', '100', '--nonblocking',
+                            '--format', 'raw', '--output', raw], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=self.cfg['window'] + 60)
+            cpu = (common._cpu_seconds([node.pid]) - c0) / (time.monotonic() - t0) * 100.0
+        finally:
+            self.stop_all()
+        if not os.path.exists(raw):
+            return {'error': 'py-spy wrote nothing (ptrace not permitted?)'}
+        return dict(report.profile_shares(raw), node_cpu_pct=cpu)
+
+
+class RssSampler:
+    """Samples a process's RSS (MB) every period seconds in a thread."""
+
+    def __init__(self, pid: int, period: float = 0.5) -> None:
+        import psutil
+        self._proc = psutil.Process(pid)
+        self._period = period
+        self.series: List[tuple] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psutil
+        while not self._stop.is_set():
+            try:
+                self.series.append((time.monotonic(), self._proc.memory_info().rss / 1e6))
+            except psutil.Error:
+                return
+            self._stop.wait(self._period)
+
+    def stop(self) -> List[tuple]:
+        """Stop sampling; return [(monotonic time, RSS MB)]."""
+        self._stop.set()
+        self._thread.join(2)
+        return self.series
+
+
+def _machine_busy() -> float:
+    """Busy CPU seconds of the whole machine so far (all cores, from /proc/stat)."""
+    with open('/proc/stat') as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf('SC_CLK_TCK')
+
+
+def thread_cpu(pid: int) -> Dict[str, float]:
+    """CPU seconds so far of a process's threads, summed by thread name (``comm``)."""
+    out: Dict[str, float] = {}
+    tick = os.sysconf('SC_CLK_TCK')
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index('(') + 1:stat.rindex(')')]
+        fields = stat[stat.rindex(')') + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def measure_window(seconds: float, pub: List[int], sub: List[int],
+                   busy: List[int]) -> Dict[str, Any]:
+    """CPU of the publisher (and its named threads), subscriber, load and everyone else."""
+    groups = {'pub': pub, 'sub': sub, 'busy': busy}
+    c0 = {k: common._cpu_seconds(v) for k, v in groups.items()}
+    th0 = thread_cpu(pub[0])
+    m0, t0, w0 = _machine_busy(), time.monotonic(), time.time_ns()
+    time.sleep(seconds)
+    c1 = {k: common._cpu_seconds(v) for k, v in groups.items()}
+    th1 = thread_cpu(pub[0])
+    m1, dt, w1 = _machine_busy(), time.monotonic() - t0, time.time_ns()
+    out: Dict[str, Any] = {'%s_cpu_pct' % k: (c1[k] - c0[k]) / dt * 100.0 for k in groups}
+    out['pub_threads_pct'] = {k: (th1[k] - th0.get(k, 0.0)) / dt * 100.0 for k in th1}
+    ours = sum(c1[k] - c0[k] for k in groups)
+    out['others_cpu_pct'] = max(0.0, (m1 - m0 - ours) / dt * 100.0)
+    out['load1'] = os.getloadavg()[0]
+    out['w0'], out['w1'] = w0, w1
+    return out
+
+
+def stream_figures(path: str, w0: int, w1: int, fps: float) -> Dict[str, Any]:
+    """Per stream: delivered % of the frame sets due in [w0, w1) and latency percentiles."""
+    with open(path) as f:
+        got = json.load(f)
+    expected = (w1 - w0) / 1e9 * fps
+    out = {}
     for key, items in got.items():
         inside = {s: r for s, r in items if w0 <= s < w1}
         lat = [(r - s) / 1e6 for s, r in inside.items()]
-        out['streams'][key] = {
-            'received': len(inside), 'expected': expected,
-            'delivered_pct': min(100.0, 100.0 * len(inside) / expected) if expected else None,
-            'p50_ms': _pct(lat, 50), 'p95_ms': _pct(lat, 95), 'p99_ms': _pct(lat, 99)}
-    for s in subs:
-        node.destroy_subscription(s)
-    if spec.get('getimage'):
-        out['getimage'] = _getimage(node, executor, spec['getimage'], spec['getimage_calls'])
-    executor.remove_node(node)
-    node.destroy_node()
-    executor.shutdown()
-    rclpy.try_shutdown()
+        out[key] = {'received': len(inside), 'expected': expected,
+                    'delivered_pct': min(100.0, 100.0 * len(inside) / expected),
+                    'p50_ms': common._pct(lat, 50), 'p95_ms': common._pct(lat, 95),
+                    'p99_ms': common._pct(lat, 99), 'max_ms': max(lat) if lat else None}
     return out
 
 
-def _getimage(node: Any, executor: Any, service: str, calls: int) -> Dict[str, Any]:
-    """Time GetImage image/jpeg round trips vs encoding the same frame alone (ms, p50)."""
-    from camera_node_interfaces.srv import GetImage
-    from camera_node.viam import codecs as vf
-    client = node.create_client(GetImage, service)
-    deadline = time.monotonic() + 20
-    while not client.service_is_ready() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    if not client.service_is_ready():
-        return {'error': 'service %s not ready' % service}
-    rts = []
-    res = None
-    for _ in range(calls + 2):
-        t0 = time.perf_counter()
-        fut = client.call_async(GetImage.Request(mime_type='image/jpeg'))
-        while not fut.done():
-            executor.spin_once(timeout_sec=0.01)
-        rts.append((time.perf_counter() - t0) * 1000.0)
-        res = fut.result()
-    rts = rts[2:]
-    if res is None or not res.success:
-        return {'error': getattr(res, 'error', 'no reply')}
-    img = np.frombuffer(bytes(res.image.data), np.uint8).reshape(
-        res.image.height, res.image.width, 3)
-    enc = _median_time(lambda: vf.encode_jpeg(img, 80), calls)
-    node.destroy_client(client)
-    return {'rt_p50_ms': _pct(rts, 50), 'encode_p50_ms': enc, 'mime': res.mime_type,
-            'size': [int(res.image.width), int(res.image.height)]}
+def measure(args: argparse.Namespace, bench: Bench) -> Dict[str, Any]:
+    """Run every part asked for, each timed one --repeat times, interleaved."""
+    cfg = bench.cfg
+    only = set(args.only or PARTS)
+    if args.quick:
+        only.discard('profile')
+    runs: Dict[str, List[Dict[str, Any]]] = {}
+    w, h = cfg['size']
+
+    def add(kind: str, result: Dict[str, Any]) -> None:
+        runs.setdefault(kind, []).append(result)
+        if result.get('error'):
+            bench.say('%s: %s' % (kind, result['error']))
+
+    for rep in range(cfg['repeat']):
+        tag = 'run %d of %d' % (rep + 1, cfg['repeat'])
+        if 'micro' in only:
+            bench.say('fills and cloud generation (%s)' % tag)
+            add('fill', bench.runner.run('fill', {'width': w, 'height': h,
+                                                  'reps': cfg['micro_reps']}))
+            add('fill_check_fields', bench.runner.run(
+                'fill', {'width': w, 'height': h, 'reps': 2}, False,
+                {'ROS_PYTHON_CHECK_FIELDS': '1'}))
+            add('cloud', bench.runner.run('cloud', {'width': w, 'height': h,
+                                                    'frames': cfg['cloud_frames'],
+                                                    'reps': cfg['micro_reps']}))
+        if 'driver' in only:
+            bench.say('synthetic driver alone (%s)' % tag)
+            add('driver', bench.runner.run('driver', {
+                'width': w, 'height': h, 'fps': cfg['fps'], 'motion': True,
+                'warmup': cfg['warmup'], 'window': cfg['window']}))
+        if 'streams' in only:
+            for sub in ('tuned', 'plain'):
+                order = ('floor', 'node') if rep % 2 == 0 else ('node', 'floor')
+                for pub in order:
+                    bench.say('%s, %s subscriber (%s)' % (pub, sub, tag))
+                    add('%s_%s' % (pub, sub), bench.streams(pub, sub))
+        if 'load' in only:
+            for pub in ('floor', 'node') if rep % 2 == 0 else ('node', 'floor'):
+                bench.say('%s under load: %d busy processes (%s)' % (pub, cfg['busy'], tag))
+                add('%s_load' % pub, bench.streams(pub, 'tuned', busy=cfg['busy']))
+        if 'getimage' in only:
+            bench.say('GetImage, plain client (%s)' % tag)
+            add('getimage', bench.getimage())
+    if 'rss' in only:
+        bench.say('node RSS over %.0f s' % cfg['rss_seconds'])
+        add('rss', bench.rss())
+    if 'profile' in only:
+        bench.say('py-spy profile of the node')
+        add('profile', bench.profile())
+    return runs
 
 
-def w_rss(spec: Dict[str, Any]) -> Dict[str, Any]:
-    """RSS growth of a node publishing many frame sets in-process, every stream wanted."""
-    import psutil
-    rclpy, executor, name = _rclpy_init(spec['tuned'])
-    from rclpy.parameter import Parameter
-    from rclpy.qos import qos_profile_sensor_data
-    from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
-    from camera_node.core.types import FrameSet
-    from camera_node.ros.node import make_camera_node
-    w, h = spec['width'], spec['height']
-    frames, _ = _frames(w, h, 8)
-    cam = make_camera_node('camera', namespace='/bench_rss', parameter_overrides=[
-        Parameter('width', value=w), Parameter('height', value=h),
-        Parameter('fps', value=0.5)])
-    sub = rclpy.create_node('bench_rss_sub')
-    received = [0]
-
-    def count(_msg):
-        received[0] += 1
-    topics = [(Image, 'color/image_raw'), (Image, 'depth/image_rect_raw'),
-              (Image, 'aligned_depth_to_color/image_raw'), (PointCloud2, 'depth/color/points'),
-              (CompressedImage, 'color/image_raw/compressed'), (CameraInfo, 'color/camera_info')]
-    for cls, t in topics:
-        sub.create_subscription(cls, '/bench_rss/camera/' + t, count, qos_profile_sensor_data)
-    executor.add_node(cam)
-    executor.add_node(sub)
-    stop = threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            executor.spin_once(timeout_sec=0.05)
-    spinner = threading.Thread(target=spin, daemon=True)
-    spinner.start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        streams = cam.camera.streams.streams
-        if 'points' in streams and all(s.pub.get_subscription_count()
-                                       for s in streams.values()):
-            break
-        time.sleep(0.05)
-    proc = psutil.Process()
-    rss = []
-    n, warm = spec['count'], spec['warmup']
-    errors = 0
-    t0 = time.monotonic()
-    for i in range(n + warm):
-        base = frames[i % len(frames)]
-        fs = FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
-                      stamp_ns=time.time_ns())
-        before = cam.camera.streams.publish_errors
-        cam.camera.streams.publish(fs)
-        errors += cam.camera.streams.publish_errors - before
-        if i == warm - 1:
-            gc.collect()
-            rss.append(proc.memory_info().rss)
-        if i >= warm and (i - warm) % max(1, n // 10) == 0:
-            rss.append(proc.memory_info().rss)
-    elapsed = time.monotonic() - t0
-    time.sleep(0.3)
-    gc.collect()
-    rss.append(proc.memory_info().rss)
-    stop.set()
-    spinner.join(2)
-    cam.shutdown()
-    executor.remove_node(cam)
-    executor.remove_node(sub)
-    cam.destroy_node()
-    sub.destroy_node()
-    executor.shutdown()
-    rclpy.try_shutdown()
-    return {'growth_mb': (rss[-1] - rss[0]) / 1e6, 'max_growth_mb': (max(rss) - rss[0]) / 1e6,
-            'rss_start_mb': rss[0] / 1e6, 'frame_sets': n, 'warmup_sets': warm,
-            'sets_per_s': (n + warm) / elapsed, 'received': received[0],
-            'publish_errors': errors}
-
-
-#: parts of the suite --only can pick; 'latency' is the tuned half of 'transport'
-PARTS = ('fill', 'cloud', 'driver', 'transport', 'latency', 'rss', 'scaling')
-
-WORKERS = {'fill': w_fill, 'cloud': w_cloud, 'driver': w_driver, 'node': w_node,
-           'floor': w_floor, 'sub': w_sub, 'rss': w_rss}
-
-
-# ------------------------------------------------------------------------ orchestration
-class Runner:
-    """Start workers with confined DDS and the transport settings of a scenario."""
-
-    def __init__(self, domain: int, profile: Optional[str], log_dir: str) -> None:
-        self.domain = domain
-        self.profile = profile
-        self.log_dir = log_dir
-        self.n = 0
-
-    def env(self, tuned: bool, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-        """Return the environment of a worker."""
-        env = dict(os.environ)
-        for k in ('FASTRTPS_DEFAULT_PROFILES_FILE', 'FASTDDS_DEFAULT_PROFILES_FILE',
-                  'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_',
-                  'FASTDDS_BUILTIN_TRANSPORTS', 'CAMERA_NODE_NO_MALLOC_TUNING',
-                  'CAMERA_NODE_EXECUTOR'):
-            env.pop(k, None)
-        env['ROS_DOMAIN_ID'] = str(self.domain)
-        env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-        if tuned and self.profile:
-            # the name this distro's Fast DDS reads (Jazzy's Fast DDS 2 ignores FASTDDS_...)
-            env[launch_logic.fastdds_profile_variable(env)] = self.profile
-        env.update(extra or {})
-        return env
+class _Runner(Runner):
+    """bench_common's Runner, starting bench_workers.py workers (``NAME SPEC``)."""
 
     def start(self, name: str, spec: Dict[str, Any], tuned: bool = False,
               extra_env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
-        """Start a worker; its stdout is a pipe, stderr goes to a log file."""
-        self.n += 1
-        log = open(os.path.join(self.log_dir, '%02d_%s.log' % (self.n, name)), 'w')
-        return subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), '--worker', name, '--spec',
-             json.dumps(spec)], stdout=subprocess.PIPE, stderr=log, text=True,
-            env=self.env(tuned, extra_env))
-
-    @staticmethod
-    def wait_ready(proc: subprocess.Popen, timeout: float = 60.0) -> bool:
-        """Wait for a long-running worker's READY line."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith('READY'):
-                return True
-            if not line and proc.poll() is not None:
-                return False
-        return False
-
-    @staticmethod
-    def finish(proc: subprocess.Popen, timeout: float = 120.0, stop: bool = False) -> Dict:
-        """Return a worker's RESULT (after SIGINT when stop); {} when it failed."""
-        if stop and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-        for line in reversed((out or '').splitlines()):
-            if line.startswith('RESULT '):
-                return json.loads(line[7:])
-        return {'error': 'worker exited with %s' % proc.returncode}
-
-    def run(self, name: str, spec: Dict[str, Any], tuned: bool = False,
-            extra_env: Optional[Dict[str, str]] = None, timeout: float = 300.0) -> Dict:
-        """Run a worker to completion and return its result."""
-        return self.finish(self.start(name, spec, tuned, extra_env), timeout)
-
-
-def loopback_profile(src: str, dst_dir: str) -> str:
-    """Copy the profile with its UDPv4 transports restricted to 127.0.0.1."""
-    with open(src) as f:
-        text = f.read()
-    text = re.sub(r'(<type>UDPv4</type>)', r'\1<interfaceWhiteList><address>127.0.0.1'
-                  r'</address></interfaceWhiteList>', text)
-    dst = os.path.join(dst_dir, 'fastdds_large_data_loopback.xml')
-    with open(dst, 'w') as f:
-        f.write(text)
-    return dst
-
-
-def scenario(runner: Runner, pub: str, pub_spec: Dict[str, Any], topics: List, fps: float,
-             cfg: Dict[str, Any], tuned: bool, getimage: Optional[str] = None,
-             extra_pubs: int = 0, pub_specs: Optional[List[Dict[str, Any]]] = None) -> Dict:
-    """Run publisher worker(s) and a subscriber; return the subscriber's result."""
-    specs = pub_specs or [pub_spec]
-    procs = [runner.start(pub, s, tuned) for s in specs]
-    try:
-        ready = all(runner.wait_ready(p) for p in procs)
-        if not ready:
-            return {'error': 'publisher did not start'}
-        res = runner.run('sub', {
-            'tuned': tuned, 'topics': topics, 'fps': fps, 'warmup': cfg['warmup'],
-            'window': cfg['window'], 'start_timeout': 30.0,
-            'cpu_pids': [p.pid for p in procs], 'getimage': getimage,
-            'getimage_calls': cfg['getimage_calls']}, tuned)
-    finally:
-        pubs = [runner.finish(p, 30.0, stop=True) for p in procs]
-    res['publishers'] = pubs
-    return res
-
-
-def median_of_runs(results: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """Merge repeated runs of one scenario: per-stream figures and CPU are medians.
-
-    The first run's other entries (getimage, publishers) are kept; every run's figures
-    stay under ``runs``. One run is returned as it is.
-    """
-    if len(results) == 1:
-        return results[0]
-    out = dict(results[0])
-    out['runs'] = results
-    cpus = [r['cpu_pct'] for r in results if r.get('cpu_pct') is not None]
-    out['cpu_pct'] = statistics.median(cpus) if cpus else None
-    streams: Dict[str, Dict[str, Any]] = {}
-    for key in results[0].get('streams', {}):
-        merged = {}
-        for fig in ('received', 'delivered_pct', 'p50_ms', 'p95_ms', 'p99_ms'):
-            vals = [r['streams'][key][fig] for r in results
-                    if r.get('streams', {}).get(key, {}).get(fig) is not None]
-            merged[fig] = statistics.median(vals) if vals else None
-        merged['expected'] = results[0]['streams'][key].get('expected')
-        streams[key] = merged
-    out['streams'] = streams
-    return out
-
-
-def camera_spec(ns: str, w: int, h: int, fps: float) -> Dict[str, Any]:
-    """Return a node worker's camera entry."""
-    return {'namespace': ns, 'params': {'width': w, 'height': h, 'fps': fps,
-                                        'motion': False}}
-
-
-def measure(args: argparse.Namespace) -> Dict[str, Any]:
-    """Run every measurement; return the raw figures."""
-    quick = args.quick
-    cfg = {
-        'fps': 30.0,
-        'window': 1.5 if quick else 10.0, 'warmup': 0.5 if quick else 2.0,
-        'scale_window': 1.0 if quick else 6.0,
-        'getimage_calls': 5 if quick else 50,
-        'color': (160, 120) if quick else (1280, 720),
-        'depth': (96, 72) if quick else (640, 480),
-        'fill_cases': {
-            'fill_640x480_rgb8': (64, 48, 'image') if quick else (640, 480, 'image'),
-            'fill_1280x720_rgb8': (128, 72, 'image') if quick else (1280, 720, 'image'),
-            'fill_640x480_cloud': (64, 48, 'cloud') if quick else (640, 480, 'cloud')},
-        'rss_count': 200 if quick else 10000, 'rss_warmup': 50 if quick else 1000,
-        'rss_size': (64, 48) if quick else (320, 240),
-        'scale': [1, 2] if quick else [1, 2, 4], 'scale_size': (64, 48) if quick else (640, 480),
-        'repeat': max(1, int(getattr(args, 'repeat', 1) or 1)),
-    }
-    runner = Runner(args.domain, args.profile_used, args.log_dir)
-    raw: Dict[str, Any] = {'config': cfg}
-    t_start = time.monotonic()
-
-    def log(msg: str) -> None:
-        print('[bench %5.1f s] %s' % (time.monotonic() - t_start, msg), file=sys.stderr,
-              flush=True)
-
-    fill_spec = {'cases': cfg['fill_cases'], 'reps': 5 if quick else 50,
-                 'naive_reps': 1 if quick else 3}
-    cloud_spec = {'width': cfg['depth'][0], 'height': cfg['depth'][1],
-                  'frames': 4 if quick else 30, 'reps': 5 if quick else 60}
-    color, depth = cfg['color'], cfg['depth']
-    driver_spec = {'sizes': [color, depth], 'fps': cfg['fps'], 'warmup': cfg['warmup'],
-                   'window': cfg['window']}
-    rss_spec = {'tuned': True, 'width': cfg['rss_size'][0], 'height': cfg['rss_size'][1],
-                'count': cfg['rss_count'], 'warmup': cfg['rss_warmup']}
-    only = set(args.only or PARTS)
-
-    if only & {'fill', 'cloud', 'driver'}:
-        log('fill, cloud generation, driver cost')
-    # (raw key, worker, spec, tuned, extra environment)
-    jobs: List[Tuple[str, str, Dict[str, Any], bool, Optional[Dict[str, str]]]] = []
-    if 'fill' in only:
-        jobs += [('fill_' + mode, 'fill', fill_spec, False, {'ROS_PYTHON_CHECK_FIELDS': flag})
-                 for mode, flag in (('off', '0'), ('on', '1'))]
-    if 'cloud' in only:
-        jobs.append(('cloud', 'cloud', cloud_spec, False, None))
-    if quick:  # accuracy does not matter: overlap the in-process measurements
-        if 'rss' in only:
-            jobs.append(('rss', 'rss', rss_spec, True, None))
-        procs = {key: runner.start(*job) for key, *job in jobs}
-        for key, p in procs.items():
-            raw[key] = runner.finish(p)
-    else:
-        for key, *job in jobs:
-            raw[key] = runner.run(*job)
-    if 'driver' in only:
-        raw['driver'] = runner.run('driver', driver_spec)
-
-    node_spec = {'cameras': [camera_spec('/bench_c0', color[0], color[1], cfg['fps']),
-                             camera_spec('/bench_c1', depth[0], depth[1], cfg['fps'])]}
-    topics = [(key, '/bench_c%d/camera/%s' % (cam, suffix), kind)
-              for key, (cam, suffix, kind) in STREAMS.items()]
-    floor_streams = [('/bench_floor/color', 'image', color[0], color[1]),
-                     ('/bench_floor/aligned_depth', 'depth', depth[0], depth[1]),
-                     ('/bench_floor/cloud', 'cloud', depth[0], depth[1])]
-    floor_topics = [('color_1280x720', '/bench_floor/color', 'image'),
-                    ('aligned_depth_640x480', '/bench_floor/aligned_depth', 'image'),
-                    ('cloud_640x480', '/bench_floor/cloud', 'cloud')]
-    modes = [m for m in ('stock', 'tuned') if m == 'tuned' or 'transport' in only]
-    if only & {'transport', 'latency'}:
-        runs: Dict[str, List[Dict[str, Any]]] = {}
-        for rep in range(cfg['repeat']):  # interleaved, so load changes hit both alike
-            for mode in modes:
-                tuned = mode == 'tuned'
-                tag = '' if cfg['repeat'] == 1 else ' (run %d of %d)' % (rep + 1, cfg['repeat'])
-                log('floor publisher, %s transport%s' % (mode, tag))
-                runs.setdefault('floor_' + mode, []).append(scenario(
-                    runner, 'floor', {'tuned': tuned, 'fps': cfg['fps'],
-                                      'streams': floor_streams}, floor_topics,
-                    cfg['fps'], cfg, tuned))
-                log('camera node stream set, %s transport%s' % (mode, tag))
-                runs.setdefault('node_' + mode, []).append(scenario(
-                    runner, 'node', dict(node_spec, tuned=tuned), topics, cfg['fps'], cfg,
-                    tuned, getimage='/bench_c0/camera/get_image'))
-        for key, results in runs.items():
-            raw[key] = median_of_runs(results)
-    if 'rss' in only and not quick:
-        log('RSS over %d frame sets' % cfg['rss_count'])
-        raw['rss'] = runner.run('rss', rss_spec, True, timeout=900)
-    sw, sh = cfg['scale_size']
-    scale_cfg = dict(cfg, window=cfg['scale_window'], warmup=cfg['warmup'])
-    for k in (cfg['scale'] if 'scaling' in only else []):
-        cams = [camera_spec('/bench_s%d' % i, sw, sh, cfg['fps']) for i in range(k)]
-        tops = []
-        for i in range(k):
-            for key, (_, suffix, kind) in STREAMS.items():
-                if key != 'color_1280x720':
-                    tops.append(('s%d_%s' % (i, key.split('_')[0]),
-                                 '/bench_s%d/camera/%s' % (i, suffix), kind))
-            tops.append(('s%d_color' % i, '/bench_s%d/camera/color/image_raw' % i, 'image'))
-        log('scaling: %d camera(s) in %d process(es)' % (k, k))
-        raw['scale_procs_%d' % k] = scenario(
-            runner, 'node', {}, tops, cfg['fps'], scale_cfg, True,
-            pub_specs=[{'tuned': True, 'cameras': [c]} for c in cams])
-        if k > 1 or quick:
-            log('scaling: %d cameras in one process' % k)
-            raw['scale_inproc_%d' % k] = scenario(
-                runner, 'node', {'tuned': True, 'cameras': cams}, tops, cfg['fps'],
-                scale_cfg, True)
-    raw['elapsed_s'] = time.monotonic() - t_start
-    return raw
-
-
-# ------------------------------------------------------------------------------ report
-def _row(key: str, figure: str, value: Any, unit: str, baseline: Any = None,
-         baseline_of: str = '', ratio: Optional[float] = None, goal: str = '',
-         met: Optional[bool] = None, note: str = '') -> Dict[str, Any]:
-    return {'key': key, 'figure': figure, 'value': value, 'unit': unit, 'baseline': baseline,
-            'baseline_of': baseline_of, 'ratio': ratio, 'goal': goal, 'met': met,
-            'note': note}
-
-
-def _div(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    return a / b if a is not None and b else None
-
-
-def rows_of(raw: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """Turn raw figures into table rows, one per goal plus informative ones."""
-    rows = []
-    cfg = raw['config']
-    for key, (w, h, kind) in cfg['fill_cases'].items():
-        r_off = raw.get('fill_off', {}).get(key, {})
-        r_on = raw.get('fill_on', {}).get(key, {})
-        ratio = _div(r_off.get('ours_ms'), r_off.get('naive_ms'))
-        rows.append(_row(key, 'fill %dx%d %s, reused buffer vs naive (%s)'
-                         % (w, h, kind, r_off.get('naive_kind', '?')), r_off.get('ours_ms'),
-                         'ms', r_off.get('naive_ms'), 'naive assignment', ratio, '<= 0.01',
-                         None if ratio is None else ratio <= 0.01,
-                         'CHECK_FIELDS=1: %s ms vs %s ms (%s)' % (
-                             _fmt(r_on.get('ours_ms')), _fmt(r_on.get('naive_ms')),
-                             r_on.get('naive_kind', '?'))))
-    for mode in ('off', 'on'):
-        ok = raw.get('fill_' + mode, {}).get('bit_exact')
-        rows.append(_row('fill_bit_exact_check_fields_' + mode,
-                         'published bytes == frame bytes, ROS_PYTHON_CHECK_FIELDS %s' % mode,
-                         ok, '', goal='true', met=ok))
-    node, floor = raw.get('node_tuned', {}), raw.get('floor_tuned', {})
-    node_stock = raw.get('node_stock', {})
-    for key in STREAMS:
-        s = node.get('streams', {}).get(key, {})
-        st = node_stock.get('streams', {}).get(key, {})
-        pct = s.get('delivered_pct')
-        rows.append(_row('delivery_' + key, 'delivered %s, node, profile+malloc' % key, pct,
-                         '%', st.get('delivered_pct'), 'stock transport', None, '>= 99',
-                         None if pct is None else pct >= 99.0))
-    for q, goal in (('p50', 1.3), ('p99', 2.0)):
-        for key in STREAMS:
-            s = node.get('streams', {}).get(key, {})
-            f = floor.get('streams', {}).get(key, {})
-            ratio = _div(s.get(q + '_ms'), f.get(q + '_ms'))
-            rows.append(_row('latency_%s_%s' % (q, key), 'latency %s %s, node vs floor' % (q, key),
-                             s.get(q + '_ms'), 'ms', f.get(q + '_ms'), 'bare publisher', ratio,
-                             '<= %.1f' % goal, None if ratio is None else ratio <= goal))
-    for key in STREAMS:  # informative: what the transport settings buy
-        a = raw.get('floor_tuned', {}).get('streams', {}).get(key, {})
-        b = raw.get('floor_stock', {}).get('streams', {}).get(key, {})
-        n = node_stock.get('streams', {}).get(key, {})
-        rows.append(_row('transport_%s' % key, 'floor p50 %s, profile+malloc vs stock' % key,
-                         a.get('p50_ms'), 'ms', b.get('p50_ms'), 'stock', _div(
-                             a.get('p50_ms'), b.get('p50_ms')), 'info', None,
-                         'delivered %s%% vs %s%%; node stock p50 %s ms, p95 %s ms' % (
-                             _fmt(a.get('delivered_pct')), _fmt(b.get('delivered_pct')),
-                             _fmt(n.get('p50_ms')), _fmt(n.get('p95_ms')))))
-    c = raw.get('cloud', {})
-    if 'open3d_ms' in c:
-        ratio = _div(c.get('ours_ms'), c.get('open3d_ms'))
-        rows.append(_row('cloud_generation_640x480', 'cloud from depth+rgb, ours vs Open3D',
-                         c.get('ours_ms'), 'ms', c.get('open3d_ms'),
-                         'open3d %s create_from_rgbd_image' % c.get('open3d'), ratio, '<= 0.2',
-                         None if ratio is None else ratio <= 0.2,
-                         'Open3D + PointCloud2 packing %s ms; same points: %s (max diff %s m)'
-                         % (_fmt(c.get('open3d_packed_ms')), c.get('same_points'),
-                            _fmt(c.get('max_abs_diff_m')))))
-    else:
-        rows.append(_row('cloud_generation_640x480', 'cloud from depth+rgb, ours vs Open3D',
-                         c.get('ours_ms'), 'ms', None, '', None, '<= 0.2', None,
-                         c.get('open3d', c.get('error', 'skipped'))))
-    drv = raw.get('driver', {}).get('cpu_pct')
-    for mode in ('tuned', 'stock'):
-        n = raw.get('node_' + mode, {})
-        cpu = n.get('cpu_pct')
-        net = None if cpu is None or drv is None else cpu - drv
-        key = 'node_cpu_stream_set' if mode == 'tuned' else 'node_cpu_stream_set_stock'
-        rows.append(_row(key, 'node CPU, stream set, driver excluded (%s)' % mode, net,
-                         '% core', cpu, 'incl. driver', None,
-                         '<= 25' if mode == 'tuned' else 'info',
-                         (None if net is None else net <= 25.0) if mode == 'tuned' else None,
-                         'driver alone %s%%; executor %s' % (_fmt(drv), (n.get(
-                             'publishers') or [{}])[0].get('executor'))))
-    g = node.get('getimage', {})
-    ratio = _div(g.get('rt_p50_ms'), g.get('encode_p50_ms'))
-    gs = node_stock.get('getimage', {})
-    rows.append(_row('getimage_jpeg_1280x720', 'GetImage JPEG %s round trip vs encode'
-                     % 'x'.join(str(v) for v in g.get('size', [])), g.get('rt_p50_ms'), 'ms',
-                     g.get('encode_p50_ms'), 'encode alone', ratio, '<= 3',
-                     None if ratio is None else ratio <= 3.0,
-                     g.get('error', 'stock transport: %s ms' % _fmt(gs.get('rt_p50_ms')))))
-    r = raw.get('rss', {})
-    growth = r.get('growth_mb')
-    rows.append(_row('rss_growth_10k', 'RSS growth over %s frame sets' % r.get('frame_sets'),
-                     growth, 'MB', r.get('rss_start_mb'), 'RSS after warm-up', None, '<= 5',
-                     None if growth is None else growth <= 5.0,
-                     'max growth %s MB, %s sets/s, publish errors %s' % (
-                         _fmt(r.get('max_growth_mb')), _fmt(r.get('sets_per_s')),
-                         r.get('publish_errors'))))
-    for key in sorted(k for k in raw if k.startswith('scale_')):
-        s = raw[key]
-        streams = s.get('streams', {})
-        pcts = [v['delivered_pct'] for v in streams.values() if v.get('delivered_pct') is not None]
-        p50s = [v['p50_ms'] for v in streams.values() if v.get('p50_ms') is not None]
-        k = int(key.rsplit('_', 1)[1])
-        where = 'one process' if 'inproc' in key else '%d process(es)' % k
-        rows.append(_row(key, 'scaling: %d camera(s) %dx%d, %s' % (
-            k, cfg['scale_size'][0], cfg['scale_size'][1], where), s.get('cpu_pct'), '% core',
-            None, '', None, 'info', None, 'min delivered %s%%, median p50 %s ms' % (
-                _fmt(min(pcts) if pcts else None), _fmt(statistics.median(p50s)
-                                                        if p50s else None))))
-    return rows
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return '-'
-    if isinstance(v, bool):
-        return 'yes' if v else 'NO'
-    if isinstance(v, float):
-        if v != 0 and abs(v) < 0.01:
-            return '%.2g' % v
-        return '%.3g' % v if abs(v) < 100 else '%.0f' % v
-    return str(v)
-
-
-def table(rows: List[Dict[str, Any]]) -> str:
-    """Format rows as a fixed-width text table."""
-    head = ('figure', 'value', 'baseline', 'ratio', 'goal', 'met?')
-    body = []
-    for r in rows:
-        unit = (' ' + r['unit']) if r['unit'] and r['value'] is not None else ''
-        met = '-' if r['met'] is None else ('yes' if r['met'] else 'NO')
-        body.append((r['figure'], _fmt(r['value']) + unit, _fmt(r['baseline']),
-                     _fmt(r['ratio']), r['goal'], met))
-    widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
-    lines = ['  '.join(c.ljust(widths[i]) for i, c in enumerate(x)).rstrip()
-             for x in [head] + body]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    notes = ['  %s: %s' % (r['key'], r['note']) for r in rows if r['note']]
-    return '\n'.join(lines + ['', 'notes:'] + notes)
-
-
-def machine() -> Dict[str, Any]:
-    """Return the facts of this machine and software versions."""
-    from importlib import metadata
-    cpu = ''
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next((ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name')),
-                       '')
-    except OSError:
-        pass
-    versions = {}
-    for dist in ('ros-rclpy', 'ros-fastdds', 'ros-rmw-fastrtps-cpp', 'numpy',
-                 'opencv-python-headless', 'open3d'):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {'nproc': os.cpu_count(), 'cpu': cpu, 'python': platform.python_version(),
-            'platform': platform.platform(), 'glibc': runtime.glibc_version(),
-            'versions': versions}
+        """Start a worker; stdout is a pipe, stderr a log file."""
+        return subprocess.Popen([sys.executable, WORKERS_SCRIPT, name, json.dumps(spec)],
+                                stdout=subprocess.PIPE, stderr=self.log(name), text=True,
+                                env=self.env(tuned, extra_env))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run the suite (or one worker) from the command line."""
-    ap = argparse.ArgumentParser(prog='bench/camera_bench.py', description=__doc__)
-    ap.add_argument('--quick', action='store_true', help='tiny sizes and counts (< ~60 s)')
+    """Run the suite; exit 0 (every goal met), 1 (a goal missed), 2 (a measurement failed)."""
+    ap = argparse.ArgumentParser(prog='bench/camera_bench.py', description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--quick', action='store_true',
+                    help='160x120, one short run of each part (~1 min); judges no goal')
+    ap.add_argument('--repeat', type=int, default=None, metavar='N',
+                    help='runs of every timed figure (medians); default 3 (quick: 1)')
+    ap.add_argument('--only', action='append', choices=PARTS, metavar='PART',
+                    help='run only this part (repeatable): %s' % ', '.join(PARTS))
     ap.add_argument('--json', default='bench.json', help='where to write the figures')
+    ap.add_argument('--write-docs', metavar='PATH', default=None,
+                    help='replace the recorded-run section of this file (docs/performance.md)')
+    ap.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
+                    help='one more -p for the node (repeatable; for experiments: the '
+                    'recorded run uses the defaults)')
     ap.add_argument('--profile', default=None, help='Fast DDS profile to measure '
                     '(default: config/fastdds_large_data.xml, UDP restricted to loopback)')
-    ap.add_argument('--only', action='append', choices=PARTS, metavar='PART',
-                    help='run only this part (repeatable): %s; latency = floor and node '
-                    'with the tuned transport only, transport = stock and tuned'
-                    % ', '.join(PARTS))
-    ap.add_argument('--repeat', type=int, default=1, metavar='N',
-                    help='run the floor and node scenarios N times, interleaved; their '
-                    'figures are the medians (default 1)')
-    ap.add_argument('--worker', help=argparse.SUPPRESS)
-    ap.add_argument('--spec', help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.worker:
-        _result(WORKERS[args.worker](json.loads(args.spec)))
-        return 0
+    cfg = config(args.quick, args.repeat)
+    cfg['node_params'] = list(args.node_param)
     domain, lock = runtime.claim_domain(range(201, 233), BENCH_DOMAIN_LOCK)
-    args.domain = domain
+    started = time.strftime('%Y-%m-%d %H:%M %Z')
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix='camera_node_bench_') as tmp:
-        args.log_dir = os.environ.get('CAMERA_NODE_BENCH_LOGS') or tmp
-        src = args.profile or next((p for p in PROFILE_CANDIDATES if os.path.exists(p)), None)
-        args.profile_used = loopback_profile(src, tmp) if src and not args.profile else src
-        started = time.strftime('%Y-%m-%d %H:%M:%S %z')
-        raw = measure(args)
+        log_dir = os.environ.get('CAMERA_NODE_BENCH_LOGS') or tmp
+        os.makedirs(log_dir, exist_ok=True)
+        src = args.profile or next((p for p in common.PROFILE_CANDIDATES
+                                    if os.path.exists(p)), None)
+        profile = loopback_profile(src, tmp) if src and not args.profile else src
+        bench = Bench(_Runner(domain, profile, log_dir), cfg, log_dir)
+        bench.say('repeats: %d of every timed figure (medians); %dx%d, %g fps; domain %d'
+                  % (cfg['repeat'], cfg['size'][0], cfg['size'][1], cfg['fps'], domain))
+        try:
+            runs = measure(args, bench)
+        finally:
+            bench.stop_all()
+        elapsed = time.monotonic() - bench.t0
     lock.close()
-    rows = rows_of(raw)
     cli = argv if argv is not None else sys.argv[1:]
-    doc = {'command': ' '.join(['python bench/camera_bench.py'] + cli),
-           'date': started, 'quick': args.quick, 'machine': machine(),
-           'profile': src, 'domain_id': domain,
-           'goals': {r['key']: r for r in rows if r['key'] in GOAL_KEYS},
-           'rows': rows, 'raw': raw}
+    prefix = ['./dev bench'] + [w for w in [os.environ.get('CAMERA_NODE_BENCH_WITH', '')] if w]
+    doc = {'command': ' '.join(prefix + cli), 'date': started, 'quick': args.quick,
+           'config': cfg, 'machine': machine(), 'profile': src, 'domain_id': domain,
+           'load_before': load_before, 'load_after': os.getloadavg(),
+           'elapsed_s': elapsed, 'runs': runs}
+    rows = report.rows_of(doc)
+    doc['rows'] = rows
+    doc['goals'] = {r['key']: r for r in rows if r['key'] in GOAL_KEYS}
+    print(report.header(doc))
     print(table(rows))
-    print('\n%d of %d goals met; figures in %s (%.0f s)' % (
-        sum(1 for r in rows if r['key'] in GOAL_KEYS and r['met']), len(GOAL_KEYS),
-        args.json, raw['elapsed_s']))
+    code = report.exit_code(rows, args.quick)
+    print(report.verdict(rows, args.quick, code, args.json, elapsed))
     with open(args.json, 'w') as f:
         json.dump(doc, f, indent=1, default=str)
-    return 0
+    if args.write_docs:
+        report.write_docs(args.write_docs, doc)
+        print('wrote the recorded run into %s' % args.write_docs)
+    return code
 
 
 if __name__ == '__main__':

@@ -40,7 +40,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import camera_bench as cb  # noqa: E402  (shared runner, profile and node worker)
+import bench_common as cb  # noqa: E402  (shared runner, profile and node worker)
 from camera_node.ros import runtime  # noqa: E402
 
 GYRO_HZ, ACCEL_HZ = 400.0, 200.0

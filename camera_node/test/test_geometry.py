@@ -72,6 +72,32 @@ def test_cloud_buffer_matches_per_pixel_reference():
         assert int(raw[i, 12:16].view('<u4')[0]) == (int(r) << 16) | (int(g) << 8) | int(b)
 
 
+@pytest.mark.parametrize('decimation', [1, 2, 3])
+def test_cloud_buffer_fills_band_by_band_like_the_reference(monkeypatch, decimation):
+    """Bands of rows (forced to a few points here), every d-th pixel, colour then none."""
+    monkeypatch.setattr(geometry.CloudBuffer, 'BAND_POINTS', 5)
+    rng = np.random.default_rng(4)
+    depth = rng.integers(0, 5000, size=(6, 8)).astype(np.uint16)
+    depth[rng.random((6, 8)) < 0.3] = 0
+    rgb = rng.integers(0, 256, size=(6, 8, 3)).astype(np.uint8)
+    buf = geometry.CloudBuffer(geometry.RayTable(INTR, decimation))
+    sub_d, sub_rgb = depth[::decimation, ::decimation], rgb[::decimation, ::decimation]
+    assert buf.fill(depth, rgb) == np.count_nonzero(sub_d)
+    rays = geometry.RayTable(INTR, decimation)
+    z = sub_d.astype(np.float32) * np.float32(0.001)
+    z[sub_d == 0] = np.nan
+    want = np.zeros(sub_d.shape + (16,), np.uint8)
+    xyz = np.stack([z * rays.xr[None, :], z * rays.yr[:, None], z], -1).astype(np.float32)
+    want[..., :12] = xyz.view(np.uint8).reshape(sub_d.shape + (12,))
+    want[..., 12:15] = sub_rgb[..., ::-1]
+    assert bytes(buf.data) == want.tobytes()        # bit for bit, NaN included
+    xyz_valid, rgb_valid = buf.valid_points()
+    assert rgb_valid.tolist() == sub_rgb[sub_d > 0].tolist()
+    buf.fill(depth, None)                            # no colour: the colour bytes are zero
+    want[..., 12:16] = 0
+    assert bytes(buf.data) == want.tobytes()
+
+
 def test_cloud_buffer_dense_keeps_valid_points_only():
     depth = np.zeros((6, 8), np.uint16)
     depth[2, 3] = 1500

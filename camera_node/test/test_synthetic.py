@@ -1,5 +1,7 @@
 """The synthetic driver: colour and depth agree with the known scene, deterministically."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,7 @@ from camera_node.core.types import default_intrinsics
 from camera_node.drivers.synthetic import scene as syn
 from camera_node.drivers.synthetic.driver import DEPTH_ORIGIN, SyntheticDriver
 from camera_node.drivers.synthetic.params import PARAMETERS
+from camera_node.drivers.synthetic.sphere import MovingSphere
 
 
 @pytest.fixture
@@ -155,3 +158,72 @@ def test_registry_imports_vendor_sdks_lazily():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == '[]'
+
+
+@pytest.mark.parametrize('origin', [np.zeros(3), DEPTH_ORIGIN])
+def test_moving_sphere_agrees_with_the_float64_cast(origin):
+    """Per frame the sphere is cast in float32 in its tight box: the same image as float64.
+
+    Allowed: 1 mm and 1 colour level (float32 rounding), and a few grazing rays at the
+    silhouette that one cast counts as a hit and the other as a miss.
+    """
+    view = syn.View(default_intrinsics(320, 240, 60.0), origin)
+    for seq in range(0, 120, 7):
+        center = syn.sphere_center(seq, 30.0, True)
+        rgb, depth = np.empty_like(view.rgb), np.empty_like(view.depth)
+        view.render(center, rgb, depth)
+        rgb2, depth2 = np.empty_like(view.rgb), np.empty_like(view.depth)
+        MovingSphere(view).render(center, rgb2, depth2)
+        sphere = depth != view.depth
+        assert sphere.sum() > 2000
+        off = np.abs(depth.astype(int) - depth2) > 1
+        assert off.sum() <= 3, seq
+        close = np.abs(rgb.astype(int) - rgb2).max(-1) <= 1
+        assert np.all(close | off), seq
+
+
+def test_recycled_images_leave_kept_frames_alone():
+    """Frames somebody holds keep their pixels while later frames are drawn."""
+    opts = {'width': 160, 'height': 120, 'fps': 200.0, 'motion': True}
+    with SyntheticDriver(opts) as d, SyntheticDriver(opts) as ref:
+        kept = [d._render(seq) for seq in range(6)]        # all held: six sets made
+        for seq in range(6, 40):
+            d._render(seq)                                  # dropped at once: recycled
+        assert d._pool.made == 7
+        for seq, fs in enumerate(kept):
+            want = ref._render(seq)
+            assert np.array_equal(fs.color, want.color), seq
+            assert np.array_equal(fs.depth, want.depth), seq
+            assert np.array_equal(fs.aligned_depth, want.aligned_depth), seq
+            assert not fs.color.flags.writeable
+        del kept, fs
+        for seq in (40, 41, 42):                            # now free: reused, redrawn right
+            assert np.array_equal(d._render(seq).color, ref._render(seq).color)
+        assert d._pool.made == 7
+
+
+def test_frames_are_handed_over_at_their_stamp():
+    """A scene at rest is rendered ahead and read() returns once the stamp has come."""
+    with SyntheticDriver({'width': 160, 'height': 120, 'fps': 100.0, 'motion': True}) as d:
+        for _ in range(20):
+            fs = d.read(1.0)
+            t = (fs.stamp_ns - d._epoch0) / 1e9
+            assert time.monotonic() >= d._mono0 + t
+        assert d._lead > 0.0
+
+
+def test_moving_sphere_hidden_where_a_static_surface_is_nearer():
+    """Where a static surface stands in front, the sphere is not drawn (as the float64 cast)."""
+    view = syn.View(default_intrinsics(320, 240, 60.0), np.zeros(3))
+    view.t[:, :200] = 1.0                  # a pane 1 m away over the sphere's left part
+    moving = MovingSphere(view)
+    center = syn.sphere_center(0, 30.0, True)
+    rgb, depth = np.empty_like(view.rgb), np.empty_like(view.depth)
+    view.render(center, rgb, depth)
+    rgb2, depth2 = np.empty_like(view.rgb), np.empty_like(view.depth)
+    moving.render(center, rgb2, depth2)
+    u0, u1, v0, v1 = moving.box(center - view.origin)
+    assert u0 < 200 < u1                   # the pane covers part of the sphere's box
+    assert np.array_equal(depth2[:, :200], view.depth[:, :200])
+    assert (depth2[:, 200:] != view.depth[:, 200:]).sum() > 1000
+    assert (np.abs(depth.astype(int) - depth2) > 1).sum() <= 3

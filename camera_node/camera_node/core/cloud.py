@@ -1,10 +1,10 @@
-"""Depth to points: the one back-projection used by PointCloud2 and by PCD. Pure numpy.
+"""Depth to points: the one back-projection used by PointCloud2 and by PCD.
 
 Pixel ``(u, v)`` with depth ``d`` mm gives ``z = d / 1000``, ``x = (u - cx) / fx * z``,
 ``y = (v - cy) / fy * z`` in the imager's optical frame (x right, y down, z forward, metres).
 A :class:`CloudBuffer` fills an organized XYZRGB layout (16 bytes a point: x, y, z float32,
 then B, G, R, 0) in place, with NaN where there is no depth; :meth:`CloudBuffer.valid_points`
-gives the valid points only, which is what a PCD holds.
+gives the valid points only, which is what a PCD holds. numpy, with OpenCV to interleave.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from functools import lru_cache
 import math
 from typing import Optional, Tuple
 
+import cv2
 import numpy as np
 
 from .types import Intrinsics
 
 #: bytes per point of the clouds this package makes: x, y, z, rgb as float32
 POINT_STEP = 16
+#: keeps B, G, R of a little-endian BGRA pixel read as uint32 and zeroes A
+_NO_ALPHA = np.uint32(0x00FFFFFF)
 
 
 def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
@@ -78,7 +81,16 @@ class CloudBuffer:
 
     The layout (height x width x 16 bytes) lives in an ``array('B')`` that can be handed to
     ``PointCloud2.data`` once and refilled in place for every frame.
+
+    The fill works through bands of rows (about 64k points each): z, x and y of a band are
+    computed into small float planes and OpenCV interleaves them with the colour into the
+    buffer in one pass (``cv2.merge``), instead of numpy writing each 4-byte field through
+    a 16-byte stride. Measured at 1280x720: 3 ms instead of 16-27 ms; the bytes are the
+    same.
     """
+
+    #: points per band: small enough that a band's planes stay in the CPU's cache
+    BAND_POINTS = 65536
 
     def __init__(self, rays: RayTable, data: Optional[array] = None) -> None:
         self.rays = rays
@@ -91,15 +103,19 @@ class CloudBuffer:
         self._f = np.frombuffer(self.data, dtype=np.float32).reshape(rays.height, rays.width, 4)
         self._u8 = np.frombuffer(self.data, dtype=np.uint8).reshape(
             rays.height, rays.width, POINT_STEP)
-        self._z = np.empty((rays.height, rays.width), dtype=np.float32)
-        self._valid = np.empty((rays.height, rays.width), dtype=bool)
+        self._invalid = np.zeros((rays.height, rays.width), dtype=bool)     # no depth
+        self._rows = max(1, min(rays.height, self.BAND_POINTS // max(1, rays.width)))
+        band = (self._rows, rays.width)
+        self._planes = [np.empty(band, dtype=np.float32) for _ in range(3)]   # x, y, z
+        self._bgra = np.zeros(band + (4,), dtype=np.uint8)
+        self._nan = np.full(band, np.nan, dtype=np.float32)
         self._has_rgb = False
 
     def fill(self, depth_mm: np.ndarray, rgb: Optional[np.ndarray]) -> int:
         """Fill the organized cloud; invalid (0) depth becomes NaN. Returns the valid count.
 
         ``depth_mm`` is ``HxW`` uint16 of the ray table's source size; ``rgb``, if given,
-        ``HxWx3`` uint8 registered to it.
+        ``HxWx3`` uint8 registered to it. Without ``rgb`` the colour bytes are zero.
         """
         depth_mm = _check_depth(depth_mm, self.rays.source_size)
         if rgb is not None and (rgb.ndim != 3 or rgb.shape[:2] != depth_mm.shape
@@ -110,22 +126,30 @@ class CloudBuffer:
         d = self.rays.decimation
         if d > 1:
             depth_mm = depth_mm[::d, ::d]
-            rgb = None if rgb is None else rgb[::d, ::d]
-        z = self._z
-        np.multiply(depth_mm, np.float32(0.001), out=z, casting='unsafe')
-        np.greater(depth_mm, 0, out=self._valid)
-        z[~self._valid] = np.nan
-        f = self._f
-        np.multiply(z, self.rays.xr[None, :], out=f[..., 0])
-        np.multiply(z, self.rays.yr[:, None], out=f[..., 1])
-        f[..., 2] = z
+            rgb = None if rgb is None else _every_nth(rgb, d)
+        np.equal(depth_mm, 0, out=self._invalid)
+        invalid = self._invalid.view(np.uint8)
         self._has_rgb = rgb is not None
-        if rgb is not None:
-            u8 = self._u8
-            u8[..., 12] = rgb[..., 2]
-            u8[..., 13] = rgb[..., 1]
-            u8[..., 14] = rgb[..., 0]
-        return int(np.count_nonzero(self._valid))
+        if rgb is None:
+            self._bgra[...] = 0
+        xr, yr = self.rays.xr[None, :], self.rays.yr
+        for r0 in range(0, self.rays.height, self._rows):
+            r1 = min(self.rays.height, r0 + self._rows)
+            x, y, z = (p[:r1 - r0] for p in self._planes)
+            bgra = self._bgra[:r1 - r0]
+            np.multiply(depth_mm[r0:r1], np.float32(0.001), out=z, casting='unsafe')
+            cv2.copyTo(self._nan[:r1 - r0], invalid[r0:r1], dst=z)   # no branches
+            np.multiply(z, xr, out=x)
+            np.multiply(z, yr[r0:r1, None], out=y)
+            if rgb is not None:       # bytes B, G, R, 0 (the alpha byte stays zero)
+                cv2.cvtColor(rgb[r0:r1], cv2.COLOR_RGB2BGRA, dst=bgra)
+                np.bitwise_and(bgra.view(np.uint32), _NO_ALPHA, out=bgra.view(np.uint32))
+            cv2.merge([x, y, z, bgra.view(np.float32)[..., 0]], dst=self._f[r0:r1])
+        return int(depth_mm.size - np.count_nonzero(self._invalid))
+
+    @property
+    def _valid(self) -> np.ndarray:
+        return ~self._invalid
 
     def dense_bytes(self) -> bytes:
         """Return the valid points only, packed back to back (after :meth:`fill`)."""
@@ -133,14 +157,27 @@ class CloudBuffer:
 
     def valid_points(self) -> Tuple[np.ndarray, Optional[np.ndarray]]:
         """Return ``(xyz Nx3 float32, rgb Nx3 uint8 or None)`` of the valid points, row-major."""
-        xyz = np.ascontiguousarray(self._f[..., :3][self._valid])
+        valid = self._valid
+        xyz = np.ascontiguousarray(self._f[..., :3][valid])
         if not self._has_rgb:
             return xyz, None
-        return xyz, np.ascontiguousarray(self._u8[..., 14:11:-1][self._valid])
+        return xyz, np.ascontiguousarray(self._u8[..., 14:11:-1][valid])
 
     def points(self) -> np.ndarray:
         """Return the organized cloud as an HxWx4 float32 view (x, y, z, rgb)."""
         return self._f
+
+
+def _every_nth(rgb: np.ndarray, d: int) -> np.ndarray:
+    """``rgb[::d, ::d]`` as a contiguous array (OpenCV's nearest resize when d divides it).
+
+    Legacy INTER_NEAREST takes source pixel ``floor(x * d)``: exactly every d-th pixel when
+    the sizes are multiples of d, 5x faster than numpy gathering 3-byte pixels.
+    """
+    h, w = rgb.shape[:2]
+    if h % d or w % d:
+        return np.ascontiguousarray(rgb[::d, ::d])
+    return cv2.resize(rgb, (w // d, h // d), interpolation=cv2.INTER_NEAREST)
 
 
 def _check_depth(depth: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

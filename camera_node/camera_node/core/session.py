@@ -18,7 +18,7 @@ import enum
 import threading
 from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Optional
 
-from .capture import LatestSlot, RateMeter
+from .capture import LatestSlot, name_os_thread, RateMeter
 from .errors import DeviceLostError, DeviceNotFoundError, EndOfStream, Unavailable
 from .imu import ImuQueue
 from .redact import redact
@@ -242,6 +242,7 @@ class CameraSession:
         self._stop.wait(delay)
 
     def _run(self) -> None:
+        name_os_thread()
         attempt = 0
         while not self._stop.is_set():
             if not self.driver.is_open:

@@ -19,6 +19,7 @@ import threading
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..core.calibration import Calibration, IntrinsicsResolver
+from ..core.capture import name_os_thread
 from ..core.frames import FrameNames, stereo_baseline_m
 from ..core.types import CameraProperties, FrameSet
 from .messages import camera_info, stamp_msg
@@ -181,6 +182,7 @@ class PublishThread:
         self._thread.start()
 
     def _run(self) -> None:
+        name_os_thread()
         slot = self._session.slot
         while not self._stop.is_set() and not slot.closed and self._ok():
             fs = slot.get(0.5)

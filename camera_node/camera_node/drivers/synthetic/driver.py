@@ -3,7 +3,10 @@
 The depth imager (= the left infrared imager, as on a RealSense) sits 15 mm to the left of
 the colour imager, at the ``<name>_link`` origin; the right infrared imager is
 ``ir_baseline`` to its right; the IMU is at :data:`.trajectory.IMU_IN_COLOR`. By default
-the camera is at rest and the static surfaces are rendered once (:class:`.scene.View`).
+the camera is at rest and the static surfaces are rendered once (:class:`.scene.View`);
+with ``motion`` each frame recasts only the sphere (:mod:`.sphere`) into recycled images
+(:mod:`.pool`). A
+camera at rest renders a frame just before it is due and hands it over at its stamp.
 With ``trajectory`` it moves (:class:`.trajectory.Trajectory`) and every frame is rendered
 from its pose at the frame's time. IMU samples come from a thread of the driver at their
 own rates, stamped on the same time line as the frames: both are ``t`` seconds after
@@ -22,6 +25,8 @@ import numpy as np
 from . import scene
 from .noise import add_noise
 from .params import PARAMETERS
+from .pool import ImagePool
+from .sphere import MovingSphere
 from .trajectory import at_rest, IMU_IN_COLOR, State, Trajectory
 from ...core.errors import InvalidOptionError
 from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
@@ -53,6 +58,8 @@ class SyntheticDriver(Driver):
         self._mono0 = 0.0
         self._epoch0 = 0
         self._last_t = 0.0
+        self._lead = 0.0          # render this long before a frame is due (s)
+        self._render_s = 0.0      # recent render time (s, moving average)
 
     # -- Driver hooks -------------------------------------------------------------------
     def _open(self) -> None:
@@ -72,6 +79,10 @@ class SyntheticDriver(Driver):
                                           intr.width, intr.height) \
             if any(self._infra) else None
         self._props = self._make_properties(intr, baseline)
+        self._moving: Optional[Tuple[MovingSphere, MovingSphere]] = None
+        self._pool = ImagePool([((intr.height, intr.width, 3), np.uint8),
+                                ((intr.height, intr.width), np.uint16),
+                                ((intr.height, intr.width), np.uint16)])
         self._static: Dict[bool, FrameSet] = {}
         self._stop.clear()
         self._seq = 0
@@ -79,6 +90,7 @@ class SyntheticDriver(Driver):
         self._epoch0 = time.time_ns()
         self._next = self._mono0
         self._last_t = 0.0
+        self._lead = self._render_s = 0.0
         if self._props.imu is not None:
             self._imu_thread = threading.Thread(target=self._imu_loop, name='synthetic_imu',
                                                 daemon=True)
@@ -128,12 +140,22 @@ class SyntheticDriver(Driver):
 
     def _render_static(self, seq: int, emitter: bool) -> FrameSet:
         center = scene.sphere_center(seq, self._fps, self._motion)
-        i = self._intr
-        rgb = np.empty((i.height, i.width, 3), dtype=np.uint8)
-        aligned = np.empty((i.height, i.width), dtype=np.uint16)
-        depth = np.empty((i.height, i.width), dtype=np.uint16)
-        self._color_view.render(center, rgb, aligned)
-        self._depth_view.render(center, None, depth)
+        if self._motion:     # per frame: the float32 sphere into recycled images
+            out = self._pool.take()
+            rgb, aligned, depth = out.arrays
+            before = out.drawn or (None, None)
+            if self._moving is None:
+                self._moving = (MovingSphere(self._color_view), MovingSphere(self._depth_view))
+            out.drawn = (self._moving[0].render(center, rgb, aligned, before[0]),
+                         self._moving[1].render(center, None, depth, before[1]))
+            rgb, aligned, depth = out.views()
+        else:                # a scene at rest is cast once, in float64
+            i = self._intr
+            rgb = np.empty((i.height, i.width, 3), dtype=np.uint8)
+            aligned = np.empty((i.height, i.width), dtype=np.uint16)
+            depth = np.empty((i.height, i.width), dtype=np.uint16)
+            self._color_view.render(center, rgb, aligned)
+            self._depth_view.render(center, None, depth)
         ir = [None, None]
         for k, view in enumerate((self._depth_view, self._ir2_view)):
             if self._infra[k]:
@@ -168,12 +190,17 @@ class SyntheticDriver(Driver):
                                 infra1=ir[0], infra2=ir[1]))
 
     def _read(self, timeout: float) -> Optional[FrameSet]:
+        # A camera at rest (whose frames depend on the frame number only) renders a frame
+        # just before it is due and hands it over at its stamp, like a camera whose readout
+        # takes no time: the render is not part of the latency the node adds. A camera on
+        # a trajectory renders the pose at the stamp once the stamp has come.
+        lead = self._lead if self._trajectory is None else 0.0
         now = time.monotonic()
         due = self._next
-        if due - now > timeout:
+        if due - lead - now > timeout:
             self._stop.wait(timeout)
             return None
-        if due > now and self._stop.wait(due - now):
+        if due - lead > now and self._stop.wait(due - lead - now):
             return None
         # keep a fixed schedule; when a frame is late by more than a period, restart the
         # schedule from now instead of bursting to catch up (a camera never does that)
@@ -186,11 +213,19 @@ class SyntheticDriver(Driver):
         self._seq += 1
         t = due - self._mono0
         self._last_t = t
+        started = time.monotonic()
         base = self._render(seq, t)
-        fs = FrameSet(color=base.color, depth=base.depth, aligned_depth=base.aligned_depth,
-                      stamp_ns=self._stamp_ns(t), infra1=base.infra1, infra2=base.infra2,
-                      metadata=base.metadata)
-        return add_noise(fs, seq, self.options, self._props)
+        fs = add_noise(FrameSet(color=base.color, depth=base.depth,
+                                aligned_depth=base.aligned_depth, stamp_ns=self._stamp_ns(t),
+                                infra1=base.infra1, infra2=base.infra2, metadata=base.metadata),
+                       seq, self.options, self._props)
+        # lead: twice the recent render time plus 1 ms, at most half a period
+        self._render_s = 0.8 * self._render_s + 0.2 * (time.monotonic() - started)
+        self._lead = min(0.5 * period, 2.0 * self._render_s + 0.001)
+        wait = due - time.monotonic()
+        if wait > 0 and self._stop.wait(wait):
+            return None
+        return fs
 
     def _close(self) -> None:
         self._stop.set()

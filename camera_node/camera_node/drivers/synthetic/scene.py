@@ -16,7 +16,10 @@ functions below:
 
 * :class:`View`, the static fast path (the camera at rest, the default): the static
   surfaces are cast once; each frame copies them and recasts only the sphere's pixel
-  rectangle.
+  rectangle. A scene at rest is cast once in float64 (:meth:`View.render`); with
+  ``motion`` every frame recasts the sphere in float32 within the tight bounding box of its
+  silhouette (:class:`.sphere.MovingSphere`, ~1 ms at 1280x720 instead of ~12 ms), which
+  agrees with the float64 cast to 1 mm and 1 colour level.
 * :func:`render_posed`, for a camera that moves (the trajectory): every ray is cast from
   the imager's pose each frame.
 
@@ -47,12 +50,15 @@ MOTION_PERIOD_S = 4.0
 
 # surface ids
 NONE, WALL, FLOOR, BOX, SPHERE, WINDOW_ID = range(6)
-_LIGHT = np.array([-0.4, -0.8, -0.45])
-_LIGHT = _LIGHT / np.linalg.norm(_LIGHT)
+#: direction towards the scene's one light (unit vector)
+LIGHT = np.array([-0.4, -0.8, -0.45])
+LIGHT = LIGHT / np.linalg.norm(LIGHT)
 #: infrared: ambient level (times the surface's grey albedo) and dot brightness
 IR_AMBIENT = 0.55
 IR_DOT = 150.0
 IR_WINDOW = 12
+#: a pixel box (u0, u1, v0, v1): columns u0..u1-1, rows v0..v1-1
+Box = Tuple[int, int, int, int]
 
 
 def sphere_center(sequence: int, fps: float, motion: bool) -> np.ndarray:
@@ -164,7 +170,7 @@ def _shade_static(sid: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def _shade_sphere(pts: np.ndarray, center: np.ndarray) -> np.ndarray:
     """Colour of sphere surface points (uint8 RGB), lit by the scene's one light."""
     n = (pts - center) / SPHERE_RADIUS
-    lam = np.clip(n @ _LIGHT, 0.0, 1.0)
+    lam = np.clip(n @ LIGHT, 0.0, 1.0)
     g = 60 + 180 * lam
     out = np.empty(pts.shape[:-1] + (3,), dtype=np.uint8)
     out[..., 0] = (20 + 40 * lam).astype(np.uint8)
@@ -193,7 +199,7 @@ class View:
         self.rgb = _shade_static(sid, pts)
         self.depth = _to_mm(t, sid)
 
-    def _sphere_rect(self, center: np.ndarray) -> Tuple[int, int, int, int]:
+    def _sphere_rect(self, center: np.ndarray) -> Box:
         """Pixel rectangle (u0, u1, v0, v1) that holds the sphere's silhouette."""
         c = center - self.origin
         r = SPHERE_RADIUS * 1.05
