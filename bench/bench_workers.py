@@ -19,7 +19,8 @@ measured is never one of these: it is ``python -m camera_node`` started as a use
 * ``getimage``: a plain client timing GetImage ``image/jpeg`` round trips (``call_async``
   + ``spin_until_future_complete``), then the JPEG encode of the same image alone.
 * ``getimage_floor``: a bare GetImage service answering with a reply of the node's sizes
-  built once: the round trip's floor; and the same reply without the raw pixels.
+  built once: the round trip's floor; and the same reply with the raw pixels
+  (``extra.ros_image``).
 * ``driver``: the synthetic driver alone reading at fps in a process of its own (allocator
   tuned as in the node): its CPU is the driver's line of the table.
 * ``busy``: a CPU-bound loop (the competing load), ends by itself.
@@ -203,7 +204,8 @@ def w_getimage(spec: Dict[str, Any]) -> Dict[str, Any]:
         rts, res = [], None
         for i in range(spec['calls'] + 2):
             t0 = time.perf_counter()
-            fut = client.call_async(GetImage.Request(mime_type='image/jpeg'))
+            fut = client.call_async(GetImage.Request(mime_type='image/jpeg',
+                                                     extra=spec.get('extra', '')))
             rclpy.spin_until_future_complete(node, fut, timeout_sec=10.0)
             if not fut.done():
                 return {'error': 'no reply within 10 s'}
@@ -222,7 +224,7 @@ def w_getimage(spec: Dict[str, Any]) -> Dict[str, Any]:
         out = {'rt_ms': rts, 'rt_p50_ms': statistics.median(rts),
                'encode_p50_ms': _median_ms(lambda: codecs.encode_jpeg(img, q), spec['calls']),
                'jpeg_bytes': len(res.data), 'image_bytes': len(res.image.data),
-               'size': [int(res.image.width), int(res.image.height)]}
+               'size': [int(img.shape[1]), int(img.shape[0])]}
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
@@ -233,8 +235,9 @@ def w_getimage_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
     """Serve GetImage with a reply of the node's sizes built once (no encode, no copy).
 
     The floor of a GetImage round trip: the same reply (the JPEG of a synthetic frame in
-    ``data``, the raw rgb8 frame in ``image``) from a bare service with the node's
-    transport settings, so what the node adds is the encode and its own work.
+    ``data``, the header of ``image``) from a bare service with the node's transport
+    settings, so what the node adds is the encode and its own work; a second service
+    answers with the raw rgb8 frame in ``image`` too (what ``extra.ros_image`` asks for).
     """
     from camera_node.ros import runtime
     runtime.tune_allocator()
@@ -251,18 +254,16 @@ def w_getimage_floor(spec: Dict[str, Any]) -> Dict[str, Any]:
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     node = rclpy.create_node('bench_getimage_floor')
 
-    header_only = image_message(fs.color[:0], 'rgb8', 'camera_color_optical_frame',
-                                stamp_msg(fs.stamp_ns))
-    header_only.height, header_only.width = image.height, image.width
+    header_only = GetImage.Response().image
+    header_only.header = image.header
 
-    def serve(req: Any, res: Any, with_pixels: bool = True) -> Any:
+    def serve(req: Any, res: Any, with_pixels: bool = False) -> Any:
         res.success, res.mime_type, res.source_name = True, 'image/jpeg', 'color'
         res.data, res.image = jpeg, image if with_pixels else header_only
         return res
     node.create_service(GetImage, spec['service'], serve)
-    # the same reply without the raw pixels in ``image`` (what it would cost without them)
-    node.create_service(GetImage, spec['service'] + '_jpeg_only',
-                        lambda req, res: serve(req, res, False))
+    node.create_service(GetImage, spec['service'] + '_with_pixels',
+                        lambda req, res: serve(req, res, True))
     executor, _ = runtime.make_executor()
     executor.add_node(node)
     print('READY', flush=True)

@@ -227,22 +227,25 @@ class Bench:
             server = self.worker('getimage_floor', dict(spec, service='/bench/get_image',
                                                         width=w, height=h), True)
             for phase, name in (('floor', '/bench/get_image'),
-                                ('floor_jpeg_only', '/bench/get_image_jpeg_only')):
+                                ('floor_raw', '/bench/get_image_with_pixels')):
                 if server.wait_for('READY', 60.0):
                     client = self.worker('getimage', dict(spec, service=name), False)
                     client.wait_for('RESULT', 120.0)
                     out[phase] = self.stop(client, 5.0)
             self.stop(server)
             self.node()
-            phases = (('idle', []), ('streams', list(STREAMS)), ('streams_jpeg', [COMPRESSED]))
-            for phase, topics in phases:
+            # each subscriber stays on: later phases have the earlier phases' topics too
+            phases = (('idle', [], ''), ('streams', list(STREAMS), ''),
+                      ('streams_raw', [], '{"ros_image": true}'),
+                      ('streams_jpeg', [COMPRESSED], ''))
+            for phase, topics, extra in phases:
                 if topics:
                     sub = self.sub('plain', topics, 'getimage_' + phase)
                     if not sub.wait_for('RECEIVING', 60.0):
                         out[phase] = {'error': 'subscriber received nothing'}
                         continue
                     time.sleep(cfg['warmup'] / 2)
-                client = self.worker('getimage', spec, False)
+                client = self.worker('getimage', dict(spec, extra=extra), False)
                 client.wait_for('RESULT', 120.0)
                 out[phase] = self.stop(client, 5.0)
         finally:

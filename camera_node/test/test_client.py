@@ -85,12 +85,16 @@ def test_get_image_default_is_colour_jpeg(client):
     rgb = img.to_numpy()
     assert rgb.shape == (H, W, 3) and rgb.dtype == np.uint8
     assert img.to_pil().size == (W, H) and img.to_pil().mode == 'RGB'
-    assert img.ros_image.encoding == 'rgb8' and img.ros_image.width == W
+    assert img.ros_image is None            # the raw frame comes only when asked for
+    raw = client.get_image(extra={'ros_image': True})
+    assert raw.ros_image.encoding == 'rgb8' and raw.ros_image.width == W
+    assert np.abs(raw.to_numpy().astype(int) - np.frombuffer(
+        bytes(raw.ros_image.data), np.uint8).reshape(H, W, 3)).mean() < 6
     assert img.captured_at is not None and img.captured_at.tzinfo is not None
 
 
 def test_get_image_depth_has_the_wall_at_3000_mm(client):
-    img = client.get_image('image/vnd.viam.dep')
+    img = client.get_image('image/vnd.viam.dep', extra={'ros_image': True})
     assert (img.mime_type, img.source_name) == (vf.MIME_VIAM_DEP, 'depth')
     assert (img.width, img.height) == (W, H)
     depth = img.bytes_to_depth_array()

@@ -104,7 +104,8 @@ def test_node_publishes_the_source_jpeg_and_serves_it(mjpeg, start_node, probe):
     assert len(got) == 3
     assert all(bytes(m.data) == mjpeg.jpeg for m in got)
     assert got[0].format == 'rgb8; jpeg compressed bgr8'
-    res = probe.call(GetImage, p.topic('get_image'), GetImage.Request(mime_type='image/jpeg'))
+    res = probe.call(GetImage, p.topic('get_image'), GetImage.Request(
+        mime_type='image/jpeg', extra='{"ros_image": true}'))
     assert res.success and bytes(res.data) == mjpeg.jpeg            # no re-encoding either
     assert res.image.width == 64 and res.image.encoding == 'rgb8'   # pixels when asked
     png = probe.call(GetImage, p.topic('get_image'), GetImage.Request(mime_type='image/png'))

@@ -83,11 +83,11 @@ def call(probe, cam, srv, name, **fields):
 
 
 @pytest.mark.parametrize('wanted,extra,mime,source', [
-    ('image/png', '', 'image/png', 'color'),
-    ('image/vnd.viam.rgba', '', 'image/vnd.viam.rgba', 'color'),
-    ('image/jpeg+lazy', '', 'image/jpeg', 'color'),
-    ('image/vnd.viam.dep', '', 'image/vnd.viam.dep', 'depth'),
-    ('image/png', '{"source": "depth"}', 'image/png', 'depth'),
+    ('image/png', '{"ros_image": true}', 'image/png', 'color'),
+    ('image/vnd.viam.rgba', '{"ros_image": true}', 'image/vnd.viam.rgba', 'color'),
+    ('image/jpeg+lazy', '{"ros_image": true}', 'image/jpeg', 'color'),
+    ('image/vnd.viam.dep', '{"ros_image": true}', 'image/vnd.viam.dep', 'depth'),
+    ('image/png', '{"source": "depth", "ros_image": true}', 'image/png', 'depth'),
 ])
 def test_get_image_matches_the_topic_frame_of_the_same_set(cam, probe, topics, wanted, extra,
                                                            mime, source):
@@ -105,7 +105,7 @@ def test_get_image_matches_the_topic_frame_of_the_same_set(cam, probe, topics, w
         assert np.abs(decoded.astype(int) - truth).mean() < 6
     else:
         assert np.array_equal(decoded, truth)
-    # the undecoded sensor_msgs/Image in the answer is the same frame
+    # the undecoded sensor_msgs/Image asked for with ros_image is the same frame
     raw = np.frombuffer(bytes(res.image.data), truth.dtype).reshape(truth.shape)
     assert np.array_equal(raw, truth)
     # ... with the encoding and frame of the topic it matches (depth: the aligned one)
@@ -153,8 +153,22 @@ def test_fallback_rules(cam, probe, wanted, extra, mime, source):
     assert (res.mime_type, res.source_name) == (mime, source)
 
 
+def test_get_image_carries_raw_pixels_only_when_asked(cam, probe, topics):
+    for extra in ('', '{"ros_image": false}'):
+        res = call(probe, cam, GetImage, 'get_image', mime_type='image/jpeg', extra=extra)
+        assert res.success, res.error
+        # no 2.7 MB of pixels beside a JPEG nobody asked them for ...
+        assert (res.image.width, res.image.height, len(res.image.data)) == (0, 0, 0)
+        # ... but the header still says which frame (stamp) and where (optical frame)
+        assert res.image.header.frame_id == 'camera_color_optical_frame'
+        truth = topics['color'].find(res.image.header.stamp)
+        assert np.abs(vf.decode_jpeg(bytes(res.data)).astype(int) - truth).mean() < 6
+
+
 @pytest.mark.parametrize('extra,fragment', [
     ('{"source": "ir"}', "unknown source 'ir'"),
+    ('{"ros_image": "yes"}', "extra.ros_image must be true or false, got 'yes'"),
+    ('{"ros_image": 1}', 'extra.ros_image must be true or false, got 1'),
     ('not json', 'extra is not valid JSON'),
     ('[1, 2]', 'extra must be a JSON object'),
 ])

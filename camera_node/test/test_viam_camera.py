@@ -78,7 +78,9 @@ def test_get_image_types_sources_and_fallbacks(cam):
     assert (img.mime_type, img.stream) == (codecs.MIME_VIAM_DEP, 'aligned_depth')
     rgba = cam.viam.get_image('image/vnd.viam.rgba+lazy')
     assert codecs.read_rgba_header(rgba.data) == (W, H)
+    assert not rgba.pixels_wanted and cam.viam.get_image('', '{"ros_image": true}').pixels_wanted
     for extra, reason in (('{"source": "ir"}', 'unknown source'),
+                          ('{"ros_image": "true"}', 'ros_image must be true or false'),
                           ('{"source": []}', 'unknown source'),
                           ('[1]', 'must be a JSON object'), ('{', 'not valid JSON')):
         with pytest.raises(RequestError, match=reason):

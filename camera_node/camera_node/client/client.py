@@ -101,7 +101,8 @@ class CameraClient:
         captured_at = time_to_datetime(res.image.header.stamp)[0] \
             if res.image.header.stamp.sec or res.image.header.stamp.nanosec else None
         img = ViamLikeImage(bytes(res.data), res.mime_type, res.source_name,
-                            ros_image=res.image, captured_at=captured_at)
+                            ros_image=res.image if res.image.data else None,
+                            captured_at=captured_at)
         if res.image.width and res.image.height:
             img._size = (int(res.image.width), int(res.image.height))
         return img
@@ -156,7 +157,8 @@ class CameraClient:
                   timeout: float = DEFAULT_TIMEOUT) -> ViamLikeImage:
         """Return one image; ``mime_type`` is a wish, the answer's ``mime_type`` is the truth.
 
-        ``extra={'source': 'depth'}`` picks the source (the colour one by default).
+        ``extra={'source': 'depth'}`` picks the source (the colour one by default);
+        ``extra={'ros_image': True}`` also brings the frame undecoded as ``ros_image``.
         """
         res = self._transport.call('get_image', self._image_request(mime_type, extra), timeout)
         return self._image_answer(res)

@@ -38,7 +38,8 @@ class ViamLikeImage:
 
     ``data`` holds the bytes in ``mime_type``'s layout; decoding happens on demand.
     ``ros_image`` is the undecoded sensor_msgs/Image when the answer carried one
-    (GetImage), and ``captured_at`` the capture time when known.
+    (GetImage with ``extra={'ros_image': True}``), else None; ``captured_at`` is the
+    capture time when known.
     """
 
     def __init__(self, data: bytes, mime_type: str, source_name: str = '',

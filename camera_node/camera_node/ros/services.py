@@ -128,8 +128,14 @@ class ViamServices:
         img = self.camera.get_image(req.mime_type, req.extra)
         row = _IMAGE_ROWS[img.stream]
         res.data, res.mime_type, res.source_name = img.data, img.mime_type, img.source_name
-        res.image = image_message(img.array, row.encoding, getattr(self.names, row.frame),
-                                  stamp_msg(img.stamp_ns))
+        # the raw pixels only when asked (extra.ros_image): a 1280x720 frame is 2.7 MB,
+        # 50x a JPEG, and would dominate every round trip; the header (stamp and frame of
+        # the image) always
+        frame, stamp = getattr(self.names, row.frame), stamp_msg(img.stamp_ns)
+        if img.pixels_wanted:
+            res.image = image_message(img.array, row.encoding, frame, stamp)
+        else:
+            res.image.header.frame_id, res.image.header.stamp = frame, stamp
 
     def _get_images(self, req: Any, res: Any) -> None:
         answer = self.camera.get_images(req.filter_source_names, req.extra)

@@ -34,7 +34,7 @@ class EncodedImage:
 
     ``stream`` is the frame set field the pixels came from (``color``, ``aligned_depth``,
     ``depth``, ``infra1`` or ``infra2``) and ``array`` those pixels, so a ROS answer can
-    carry them as an Image.
+    carry them as an Image when ``pixels_wanted`` (the request asked for them).
     """
 
     source_name: str
@@ -43,6 +43,7 @@ class EncodedImage:
     stream: str
     array: np.ndarray
     stamp_ns: int
+    pixels_wanted: bool = False
 
 
 @dataclass
@@ -179,9 +180,13 @@ class ViamCamera:
         """Return one image: the source ``extra.source`` names, else depth for a depth type.
 
         ``extra.at`` (a time: see :func:`~camera_node.viam.requests.parse_time`) asks for
-        the buffered frame set nearest that time instead of the newest.
+        the buffered frame set nearest that time instead of the newest; ``extra.ros_image``
+        (true/false, default false) asks for the undecoded pixels beside the bytes.
         """
         options = parse_extra(extra)
+        pixels = options.get('ros_image', False)
+        if not isinstance(pixels, bool):
+            raise RequestError('extra.ros_image must be true or false, got %s' % short(pixels))
         fs = self._frame_set(options)
         sources = self.sources()
         source = options.get('source')
@@ -194,7 +199,9 @@ class ViamCamera:
             source = self.session.driver.viam_depth_name
         else:
             source = self.session.driver.viam_color_name
-        return self._encode(source, sources[source], fs, mime_type)
+        img = self._encode(source, sources[source], fs, mime_type)
+        img.pixels_wanted = pixels
+        return img
 
     def get_images(self, filter_source_names: Any = (), extra: str = '') -> Images:
         """Return the images of the named sources (all when empty) from one frame set.
