@@ -38,7 +38,7 @@ import zlib
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import camera_bench as cb  # noqa: E402
+import bench_common as cb  # noqa: E402
 import remote_bench as rb  # noqa: E402  (the subscriber worker)
 from camera_node.ros import runtime  # noqa: E402
 

@@ -44,7 +44,7 @@ import zlib
 from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import camera_bench as cb  # noqa: E402  (shared runner helpers, profile, machine facts)
+import bench_common as cb  # noqa: E402  (shared runner helpers, profile, machine facts)
 from camera_node.ros import runtime  # noqa: E402
 
 NODE_NS = 'remote_bench'
