@@ -34,9 +34,19 @@ import bench_common as common  # noqa: E402
 import camera_bench as cb  # noqa: E402
 from camera_node.ros import runtime  # noqa: E402
 
-#: variables of this shell that would point a revision's ./dev at this checkout's venv
+#: what this checkout's ./dev sets: a revision's ./dev starts from a shell without them
 _DEV_ENV = ('CAMERA_NODE_VENV', 'CAMERA_NODE_DISTRO', 'VIRTUAL_ENV', 'AMENT_PREFIX_PATH',
-            'PYTHONPATH', 'LD_LIBRARY_PATH', 'COLCON_PREFIX_PATH')
+            'CMAKE_PREFIX_PATH', 'COLCON_PREFIX_PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH',
+            'RMW_IMPLEMENTATION', 'ROS_DISTRO', 'ROS_PYTHON_VERSION', 'ROS_VERSION',
+            '_ROS_WHEELS_BOOTSTRAP_COMPLETE')   # set by the wheels' import of rclpy here
+
+
+def fresh_env(base: Dict[str, str]) -> Dict[str, str]:
+    """base as a new shell has it: without what this checkout's ./dev added (PATH too)."""
+    env = {k: v for k, v in base.items() if k not in _DEV_ENV}
+    env['PATH'] = ':'.join(p for p in base.get('PATH', '').split(':')
+                           if p and not p.startswith(common.ROOT + os.sep))
+    return env
 
 
 def tree_cpu(pid: int) -> float:
@@ -58,7 +68,7 @@ def checkout(rev: str, base: str) -> str:
     if not os.path.isdir(path):
         subprocess.check_call(['git', '-C', common.ROOT, 'worktree', 'add', '--detach',
                                path, sha], stdout=subprocess.DEVNULL)
-    env = {k: v for k, v in os.environ.items() if k not in _DEV_ENV}
+    env = fresh_env(dict(os.environ))
     subprocess.check_call([os.path.join(path, 'dev'), 'setup'], env=env, cwd=path,
                           stdout=subprocess.DEVNULL)
     return path
@@ -67,7 +77,7 @@ def checkout(rev: str, base: str) -> str:
 def one_window(bench: cb.Bench, path: str, args: argparse.Namespace) -> Dict[str, Any]:
     """Start a revision's node and a plain subscriber; measure one window."""
     w, h = args.size
-    env = {k: v for k, v in bench.runner.env(False).items() if k not in _DEV_ENV}
+    env = fresh_env(bench.runner.env(False))
     cmd = [os.path.join(path, 'dev'), 'run', '-p', 'width:=%d' % w, '-p', 'height:=%d' % h,
            '-p', 'motion:=true']
     node = cb.Proc(subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE,
