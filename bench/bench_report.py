@@ -197,9 +197,8 @@ def _getimage_rows(runs: Dict[str, List[Dict[str, Any]]], size: str) -> List[Dic
                      'that), with the raw pixels in `image` too: %s ms' % (
                          _fmt(floor), _fmt(_div(rt, floor)),
                          _fmt(med(runs, 'getimage', 'floor_raw', 'rt_p50_ms'))))
-        if phase == 'streams_jpeg' and rt is not None and enc is not None:
-            note += ('; reusing the JPEG the topic already encoded (#13) saves about the '
-                     'encode: ~%s ms would be left' % _fmt(rt - enc))
+        if phase == 'streams_jpeg':
+            note += '; the JPEG the compressed topic encoded for that frame set is reused'
         rows.append(_row('getimage_jpeg' if goal else 'getimage_jpeg_' + phase,
                          'GetImage JPEG %s round trip, plain client, %s' % (size, what), rt,
                          'ms', enc, 'encode alone', _div(rt, enc), '<= 2' if goal else 'info',
