@@ -212,3 +212,28 @@ def machine() -> Dict[str, Any]:
     return {'nproc': os.cpu_count(), 'cpu': cpu, 'python': platform.python_version(),
             'platform': platform.platform(), 'glibc': runtime.glibc_version(),
             'versions': versions}
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGINT a process still running, wait for it; kill it after timeout."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def write_figures(script: str, argv: Optional[List[str]], path: str, started: str,
+                  elapsed_s: float, note: str = 'compare within the run',
+                  **fields: Any) -> Dict[str, Any]:
+    """Write a run's figures as JSON (command, date, machine, elapsed, then fields)."""
+    doc: Dict[str, Any] = {
+        'command': ' '.join(['python bench/%s' % script] + list(argv or sys.argv[1:])),
+        'date': started, 'machine': machine(), 'elapsed_s': elapsed_s}
+    doc.update(fields)
+    with open(path, 'w') as f:
+        json.dump(doc, f, indent=1, default=str)
+    print('\nfigures in %s (%.0f s; %s)' % (path, elapsed_s, note))
+    return doc

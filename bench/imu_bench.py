@@ -321,15 +321,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('%-*s  %-10s  %-14s  %-8s  %s' % (width, figure, _fmt(value), unit, goal,
                                                 '-' if met is None else
                                                 ('yes' if met else 'NO')))
-    doc = {'command': ' '.join(['python bench/imu_bench.py'] + (argv or sys.argv[1:])),
-           'date': started, 'machine': cb.machine(), 'domain_id': domain, 'config': cfg,
-           'elapsed_s': time.monotonic() - t0,
-           'rows': [dict(zip(('figure', 'value', 'unit', 'goal', 'met'), r)) for r in rows],
-           'raw': results}
-    with open(args.json, 'w') as f:
-        json.dump(doc, f, indent=1, default=str)
-    print('\nfigures in %s (%.0f s; shared machine: compare the two scenarios of this run)'
-          % (args.json, doc['elapsed_s']))
+    cb.write_figures('imu_bench.py', argv, args.json, started, time.monotonic() - t0,
+                     'compare the two scenarios of this run', domain_id=domain, config=cfg,
+                     rows=[dict(zip(('figure', 'value', 'unit', 'goal', 'met'), r))
+                           for r in rows], raw=results)
     return 0
 
 

@@ -27,7 +27,6 @@ import argparse
 import http.server
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -140,12 +139,7 @@ def run(name: str, url: str, env: Dict[str, str], cfg: Dict[str, Any], log_dir: 
         out['identical_pct'] = 100.0 * len(got & crcs) / len(got) if got else None
         return out
     finally:
-        node.send_signal(signal.SIGINT)
-        try:
-            node.wait(15)
-        except subprocess.TimeoutExpired:
-            node.kill()
-            node.wait()
+        cb.stop_process(node)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -203,13 +197,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     saved = None if a is None or b is None else b - a
     print('\nCPU saved by passthrough: %s %% of a core (%s x less)' % (
         rb._f(saved), rb._f(b / a if a and b else None, '%.2f')))
-    doc = {'command': ' '.join(['python bench/jpeg_bench.py'] + (argv or sys.argv[1:])),
-           'date': started, 'machine': cb.machine(), 'config': cfg, 'medians': med,
-           'cpu_saved_pct': saved, 'elapsed_s': time.monotonic() - t0, 'raw': results}
-    with open(args.json, 'w') as f:
-        json.dump(doc, f, indent=1, default=str)
-    print('figures in %s (%.0f s; shared machine: compare within the run)'
-          % (args.json, doc['elapsed_s']))
+    cb.write_figures('jpeg_bench.py', argv, args.json, started, time.monotonic() - t0,
+                     config=cfg, medians=med, cpu_saved_pct=saved, raw=results)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,11 +27,10 @@ import time
 import numpy as np
 import psutil
 
+from bench_common import BENCH_DOMAIN_LOCK, ROOT, stop_process
 from camera_node import launch_logic
 from camera_node.ros import runtime
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOCK = '/tmp/camera_node_bench_domain_%d.lock'
 W, H = 1280, 720
 
 
@@ -74,16 +72,6 @@ def start_node(env: dict, ns: str, **params) -> subprocess.Popen:
         time.sleep(0.2)
     proc.kill()
     raise RuntimeError('node did not start: see ' + log.name)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def cpu_rss(proc: subprocess.Popen, seconds: float) -> dict:
@@ -165,7 +153,7 @@ def main() -> int:
     if args.call:
         call(args.call[0], args.call[1], args.seconds)
         return 0
-    domain, _lock = runtime.claim_domain(range(201, 233), LOCK)
+    domain, _lock = runtime.claim_domain(range(201, 233), BENCH_DOMAIN_LOCK)
     env = node_env(domain)
     os.environ.update(env)
     secs = args.seconds
@@ -181,7 +169,7 @@ def main() -> int:
             time.sleep(secs + 2)
             report['node_buffer_' + label] = cpu_rss(proc, 8.0)
         finally:
-            stop(proc)
+            stop_process(proc, 20.0)
     # save_clip while a separate process subscribes
     proc = start_node(env, 'rb_save', buffer_seconds=secs, buffer_memory_mb=budget,
                       clip_directory=clips)
@@ -204,7 +192,7 @@ def main() -> int:
         cpu_save = (sum(p.cpu_times()[:2]) - c0) / max(1e-3, after['t'] - before['t'])
         sub.wait(sub_seconds + 60)
     finally:
-        stop(proc)
+        stop_process(proc, 20.0)
         if sub.poll() is None:
             sub.kill()
     with open(sub_out) as f:

@@ -300,13 +300,7 @@ class Bench:
                 result['link'] = link.stats(0)
             return result
         finally:
-            if node.poll() is None:
-                node.send_signal(signal.SIGINT)
-                try:
-                    node.wait(15)
-                except subprocess.TimeoutExpired:
-                    node.kill()
-                    node.wait()
+            cb.stop_process(node)
 
 
 def rows_of(results: Dict[str, List[Dict[str, Any]]]) -> List[Dict]:
@@ -436,13 +430,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('\ngoal (640x480 compressed over 100 Mbit/s, %s): %.1f fps (>= 29), p50 %.2fx '
               'local (<= 2): %s' % (transport, g['min_fps'], g['p50_ratio'],
                                     'met' if g['met'] else 'NOT met'))
-    doc = {'command': ' '.join(['python bench/remote_bench.py'] + (argv or sys.argv[1:])),
-           'date': started, 'machine': cb.machine(), 'domain_id': domain, 'config': cfg,
-           'elapsed_s': time.monotonic() - t0, 'rows': rows, 'goal': goals, 'raw': results}
-    with open(args.json, 'w') as f:
-        json.dump(doc, f, indent=1, default=str)
-    print('\nfigures in %s (%.0f s; shared machine: compare within the run)'
-          % (args.json, doc['elapsed_s']))
+    cb.write_figures('remote_bench.py', argv, args.json, started, time.monotonic() - t0,
+                     domain_id=domain, config=cfg, rows=rows, goal=goals, raw=results)
     return 0
 
 
