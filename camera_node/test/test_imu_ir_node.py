@@ -17,7 +17,7 @@ from tf2_msgs.msg import TFMessage
 
 from camera_node.core.types import default_intrinsics
 from camera_node_interfaces.msg import Extrinsics, Metadata
-from camera_node_interfaces.srv import DoCommand, GetImages
+from camera_node_interfaces.srv import DoCommand, GetImage, GetImages
 
 from conftest import NodeProcess
 
@@ -150,6 +150,23 @@ def test_get_images_serves_the_infrared_pair(node, probe):
     assert left.shape == (H, W) and left.dtype == np.uint8
     every = probe.call(GetImages, node.topic('get_images'), GetImages.Request())
     assert [i.source_name for i in every.images] == ['color', 'depth', 'ir_left', 'ir_right']
+
+
+def test_get_image_of_an_infrared_source_and_its_ros_image(node, probe):
+    def get(extra):
+        res = probe.call(GetImage, node.topic('get_image'), GetImage.Request(extra=extra))
+        assert res.success, res.error
+        return res
+    header_only = get('{"source": "ir_left"}')
+    assert (header_only.source_name, header_only.mime_type) == ('ir_left', 'image/png')
+    assert header_only.image.header.frame_id == 'rig_infra1_optical_frame'
+    assert (header_only.image.width, len(header_only.image.data)) == (0, 0)
+    full = get('{"source": "ir_right", "ros_image": true}')
+    assert full.image.header.frame_id == 'rig_infra2_optical_frame'
+    assert (full.image.encoding, full.image.width, full.image.height) == ('mono8', W, H)
+    pixels = np.frombuffer(bytes(full.image.data), np.uint8).reshape(H, W)
+    assert np.array_equal(cv2.imdecode(np.frombuffer(bytes(full.data), np.uint8),
+                                       cv2.IMREAD_UNCHANGED), pixels)     # lossless PNG
 
 
 def test_unite_imu_method_changes_at_runtime_and_bad_values_are_refused(node, probe):
