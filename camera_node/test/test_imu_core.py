@@ -226,3 +226,24 @@ def test_baseline_and_frames():
     assert without.sensors() == ('color',) and stereo_baseline_m(without) is None
     with pytest.raises(KeyError):
         without.from_reference('imu')
+
+
+def test_the_imu_thread_waits_instead_of_spinning_while_the_queue_is_closed():
+    # after Close (or during a slow deactivate) the queue stays closed: drain() returns at
+    # once by design (it wakes the consumer), so the publisher thread must not loop on it
+    from types import SimpleNamespace
+    from camera_node.ros.imu import ImuPublisher, POLL_S
+
+    class Counting(ImuQueue):
+        calls = 0
+
+        def drain(self, timeout):
+            Counting.calls += 1
+            return super().drain(timeout)
+    q = Counting()
+    q.close()
+    pub = ImuPublisher(None, SimpleNamespace(imu_optical='imu'), {'unite_imu_method': 2}, q)
+    pub.start()
+    threading.Event().wait(5 * POLL_S)
+    pub.stop()
+    assert Counting.calls <= 8        # about one per POLL_S (it was ~10^5 in that time)

@@ -131,6 +131,8 @@ class ImuPublisher:
         while not self._stop.is_set():
             batch = self.queue.drain(POLL_S)
             if not batch:
+                if self.queue.closed:       # drain returns at once then: not capturing
+                    self._stop.wait(POLL_S)
                 continue
             with self._lock:
                 if self._method_wanted is not None:
