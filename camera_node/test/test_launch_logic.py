@@ -242,6 +242,16 @@ def test_override_errors_are_clear(args, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize('driver, name, value', [
+    ('oakd', 'color_profile', '640x400x12.5'),     # OAK takes fractional rates
+    ('realsense', 'color_profile', '640X480x30'),   # as the node does
+    ('realsense', 'depth_profile', '0x0x0'),       # any
+])
+def test_launch_takes_the_profiles_the_node_takes(driver, name, value):
+    out, notes = L.split_overrides({'driver': driver, name: value})
+    assert out[name] == value and notes == []
+
+
 # -- the ros2 launch command line ----------------------------------------------------------
 THIS = os.path.join(LAUNCH, 'camera.launch.py')
 

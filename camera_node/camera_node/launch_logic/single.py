@@ -75,8 +75,6 @@ _HINTS = {
     'device_id': 'realsense uses serial_no, webcam and file source',
 }
 
-_PROFILE_RE = re.compile(r'^\d+x\d+x\d+$')
-
 
 def _given(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
@@ -85,11 +83,6 @@ def _given(value: Any) -> bool:
 def _override_value(specs: Mapping[str, Any], name: str, raw: Any) -> Any:
     kind = kind_of(specs[name].default)
     value = convert(name, unquote(raw) if kind is str and isinstance(raw, str) else raw, kind)
-    if name in ('color_profile', 'depth_profile') and not _PROFILE_RE.match(value):
-        raise ValueError('%s:=%r must be WIDTHxHEIGHTxFPS, e.g. 640x480x30' % (name, raw))
-    if name == 'mount_pose' and len(value) != 6:
-        raise ValueError('mount_pose:=%r needs 6 numbers: x, y, z (m), roll, pitch, yaw '
-                         '(rad)' % (raw,))
     if name in ('camera_name', 'parent_frame'):
         value = value.strip()
         if name == 'camera_name':
