@@ -29,6 +29,7 @@ from .pool import ImagePool
 from .sphere import MovingSphere
 from .trajectory import at_rest, IMU_IN_COLOR, State, Trajectory
 from ...core.errors import InvalidOptionError
+from ...core.filterparams import FilterSettings
 from ...core.types import (CameraProperties, default_intrinsics, Extrinsics, FrameMetadata,
                            FrameSet, ImuInfo, ImuSample, Intrinsics)
 from ..base import Driver
@@ -218,7 +219,7 @@ class SyntheticDriver(Driver):
         fs = add_noise(FrameSet(color=base.color, depth=base.depth,
                                 aligned_depth=base.aligned_depth, stamp_ns=self._stamp_ns(t),
                                 infra1=base.infra1, infra2=base.infra2, metadata=base.metadata),
-                       seq, self.options, self._props)
+                       seq, self.options, self._props, align=not self._filters_realign())
         # lead: twice the recent render time plus 1 ms, at most half a period
         self._render_s = 0.8 * self._render_s + 0.2 * (time.monotonic() - started)
         self._lead = min(0.5 * period, 2.0 * self._render_s + 0.001)
@@ -226,6 +227,11 @@ class SyntheticDriver(Driver):
         if wait > 0 and self._stop.wait(wait):
             return None
         return fs
+
+    def _filters_realign(self) -> bool:
+        """Whether the core depth filters will make the aligned depth from filtered depth."""
+        return self._depth_filter is not None \
+            and FilterSettings.from_options(self.options).active
 
     def _close(self) -> None:
         self._stop.set()

@@ -22,8 +22,12 @@ from ...core.types import CameraProperties, FrameSet
 
 
 def add_noise(fs: FrameSet, seq: int, options: Mapping[str, Any],
-              props: CameraProperties) -> FrameSet:
-    """Return fs with noise and holes in its depth (and aligned depth made from that)."""
+              props: CameraProperties, align: bool = True) -> FrameSet:
+    """Return fs with noise and holes in its depth (and aligned depth made from that).
+
+    ``align=False`` leaves the aligned depth as rendered, for when the depth filter
+    chain makes it again from the filtered depth anyway (aligning twice a frame).
+    """
     sigma = float(options['depth_noise'])
     holes = float(options['depth_holes'])
     if (sigma <= 0.0 and holes <= 0.0) or fs.depth is None:
@@ -40,7 +44,7 @@ def add_noise(fs: FrameSet, seq: int, options: Mapping[str, Any],
         noisy[rng.random(noisy.shape, dtype=np.float32) < holes] = 0
     noisy.flags.writeable = False
     aligned = fs.aligned_depth
-    if aligned is not None:
+    if aligned is not None and align:
         aligned = align_depth(noisy, props.depth, props.color, props.depth_to_color)
         aligned.flags.writeable = False
     return fs.replace(depth=noisy, aligned_depth=aligned)
