@@ -24,7 +24,6 @@ from camera_node import launch_logic
 from camera_node.ros import runtime
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PKG_DIR = os.path.join(ROOT, 'camera_node', 'camera_node')
 PROFILE_CANDIDATES = (os.path.join(ROOT, 'camera_node', 'config', 'fastdds_large_data.xml'),)
 #: lock file of a ROS_DOMAIN_ID a bench run holds (201..232; tests use 20..199)
 BENCH_DOMAIN_LOCK = '/tmp/camera_node_bench_domain_%d.lock'

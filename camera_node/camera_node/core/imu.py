@@ -22,7 +22,6 @@ from .types import ImuSample
 IMU_QUEUE_CAPACITY = 6000
 #: unite_imu_method values, as realsense-ros numbers them
 UNITE_NONE, UNITE_COPY, UNITE_LINEAR = 0, 1, 2
-UNITE_METHODS = {UNITE_NONE: 'none', UNITE_COPY: 'copy', UNITE_LINEAR: 'linear_interpolation'}
 
 Vector = Tuple[float, float, float]
 

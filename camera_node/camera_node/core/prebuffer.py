@@ -103,11 +103,6 @@ class PreEventBuffer:
         """Use context for the entries added from now on (CameraInfo, transforms...)."""
         self._context = context
 
-    def clear(self) -> None:
-        """Drop everything buffered."""
-        with self._lock:
-            self._clear()
-
     def _clear(self) -> None:
         self._entries.clear()
         self._frames.clear()

@@ -61,7 +61,6 @@ class RosClips:
         self.log = node.get_logger()
         self.settings = settings
         self.streams = streams
-        self.names = names
         self.transforms = transforms
         self.about = about
         self.buffer = PreEventBuffer(float(settings['buffer_seconds']),

@@ -10,20 +10,15 @@ static TF is computed from, so the two always agree.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict
 
 import numpy as np
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from camera_node_interfaces.msg import Extrinsics as ExtrinsicsMsg
 
 from ..core.frames import extrinsics_pairs, FrameNames
 from ..core.types import CameraProperties
-
-#: latched, as /tf_static: a late subscriber still gets the values
-LATCHED_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                         reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+from .tf import TF_STATIC_QOS     # latched: a late subscriber still gets the values
 
 
 class ExtrinsicsPublisher:
@@ -42,7 +37,7 @@ class ExtrinsicsPublisher:
             pub = self.pubs.get(key)
             if pub is None:
                 pub = self.pubs[key] = self.node.create_publisher(
-                    ExtrinsicsMsg, '~/extrinsics/' + key, LATCHED_QOS)
+                    ExtrinsicsMsg, '~/extrinsics/' + key, TF_STATIC_QOS)
             msg = ExtrinsicsMsg()
             msg.header.stamp = stamp
             msg.header.frame_id = self.names.optical(a)
@@ -50,7 +45,3 @@ class ExtrinsicsPublisher:
             msg.rotation = [float(v) for v in np.asarray(ext.rotation, float).T.reshape(-1)]
             msg.translation = [float(v) for v in np.asarray(ext.translation, float)]
             pub.publish(msg)
-
-    def topics(self) -> List[str]:
-        """Return the full names of the extrinsics topics."""
-        return sorted(p.topic_name for p in self.pubs.values())

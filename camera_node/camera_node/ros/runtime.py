@@ -166,11 +166,6 @@ def claim_domain(candidates: Iterable[int], lock_path: str) -> Tuple[int, Any]:
 _RCL_LOCATION_RE = re.compile(r',? at /\S+:\d+')
 
 
-def install_stop_handlers() -> stop_flag.Flag:
-    """Make SIGINT and SIGTERM set the process's stop flag (:mod:`camera_node.core.stop`)."""
-    return stop_flag.install()
-
-
 def fatal(message: str) -> None:
     """Print one start-up failure line, as the rclpy logger would (works before init)."""
     try:
@@ -223,7 +218,7 @@ def run_nodes(make_nodes: Callable[[List[Any]], None], args: Optional[List[str]]
     parameter that cannot be used): it is reported in one line and the exit code is 2, as
     are arguments rcl cannot parse (a params file with a YAML error, a bad ``-p``).
     """
-    stop = install_stop_handlers()
+    stop = stop_flag.install()
     import rclpy
     from ..core.errors import DriverError
     tune_allocator()

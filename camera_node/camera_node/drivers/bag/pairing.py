@@ -70,9 +70,3 @@ class Pairer:
             else:
                 self.unpaired[f] += 1
         return stamp, group
-
-    def reset(self) -> None:
-        """Forget everything (after a seek or a loop)."""
-        for d in self._recent.values():
-            d.clear()
-        self._pending = None

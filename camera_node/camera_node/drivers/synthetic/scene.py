@@ -139,11 +139,6 @@ def _cast_static(d: np.ndarray, origin: np.ndarray):
     return t, sid, pts
 
 
-def _render_static(intr: Intrinsics, origin: np.ndarray):
-    """Cast wall, floor and box from an imager at rest: (t, surface id, hit points)."""
-    return _cast_static(ray_directions(intr), origin)
-
-
 #: colours of the static surfaces, by the class _shade_static gives each pixel
 _PALETTE = np.array([(0, 0, 0), (225, 225, 215), (120, 140, 170), (150, 110, 70),
                      (110, 80, 50), (150, 30, 30), (210, 50, 40), (240, 90, 80),

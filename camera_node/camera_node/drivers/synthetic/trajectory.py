@@ -95,11 +95,6 @@ class Trajectory:
                  self.roll * 2.0 * w * math.cos(2.0 * w * t))
         return a, rates
 
-    def rotation(self, t: float) -> np.ndarray:
-        """Return the body's orientation (body -> scene) at t."""
-        (yaw, pitch, roll), _ = self._angles(t)
-        return _rot_y(yaw) @ _rot_x(pitch) @ _rot_z(roll)
-
     def state(self, t: float) -> State:
         """Return the exact state at t seconds."""
         w = self.w
