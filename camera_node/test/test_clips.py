@@ -263,3 +263,25 @@ def test_image_cdr_is_what_rclpy_serializes(shape, dtype, encoding, frame):
     # same length and layout; rclpy leaves alignment padding unset, ours is zero
     assert len(got) == len(want) and got[-pixels.nbytes:] == want[-pixels.nbytes:]
     assert deserialize_message(got, Image) == msg
+
+
+def test_a_decimated_depth_is_recorded_with_its_own_camera_info(start_node, probe, tmp_path):
+    from camera_node_interfaces.srv import SaveClip
+    p = start_node(namespace='clipdec', params={
+        'width': W, 'height': H, 'buffer_seconds': 1.0, 'buffer_memory_mb': 32,
+        'clip_directory': str(tmp_path), 'decimation_filter.enable': True,
+        'decimation_filter.filter_magnitude': 2})
+    assert p.wait_output('publishing', 30), p.output()
+    time.sleep(1.5)
+    res = probe.call(SaveClip, '/clipdec/camera/save_clip', SaveClip.Request(after=0.2),
+                     timeout=60)
+    assert res is not None and res.success, res and res.error
+    _, topics = read_with_rosbags(res.path)
+    depth = [m for _, m in topics['/clipdec/camera/depth/image_rect_raw']]
+    infos = [m for _, m in topics['/clipdec/camera/depth/camera_info']]
+    colour = topics['/clipdec/camera/color/camera_info'][0][1]
+    assert len(infos) == len(depth) > 0
+    for image, info in zip(depth, infos):       # each depth frame with the info of its size
+        assert (image.width, image.height) == (info.width, info.height) == (W // 2, H // 2)
+        assert info.k[0] == pytest.approx(colour.k[0] / 2, rel=1e-6)
+        assert info.header.frame_id == 'camera_depth_optical_frame'

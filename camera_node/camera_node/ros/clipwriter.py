@@ -39,11 +39,10 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo
 import yaml
 
-from ..core.calibration import Calibration
 from ..core.files import make_new_folder, open_new_file
 from ..core.frames import Transform
 from ..core.prebuffer import Entry
-from .messages import camera_info, stamp_msg, transform_messages
+from .messages import own_camera_info, stamp_msg, transform_messages
 from .tf import TF_STATIC_QOS, TFMessage
 
 #: rosbag2 metadata version written (integer QoS policies: read by Humble .. Rolling)
@@ -196,7 +195,7 @@ class BagWriter:
         self._schemas: Dict[str, int] = {}
         self._channels: Dict[str, Tuple[int, str, Any]] = {}
         self.counts: Dict[str, int] = {}
-        self._templates: Dict[Tuple[int, str], bytes] = {}
+        self._templates: Dict[str, Tuple[CameraInfo, bytes]] = {}
         self._own_infos: Dict[Tuple[Any, ...], CameraInfo] = {}
         self._tf_sent: Optional[Tuple[Transform, ...]] = None
         self.first_ns: Optional[int] = None
@@ -261,23 +260,16 @@ class BagWriter:
                       image_cdr(pixels, s.encoding, s.frame_id, stamp), stamp)
             info = context.infos.get(s.key) if context is not None else None
             if info is not None and s.field == 'depth' and fs.depth_intrinsics is not None:
-                info = self._own_info(fs.depth_intrinsics, s.frame_id)   # decimated depth
+                info = own_camera_info(fs.depth_intrinsics, s.frame_id,   # decimated depth
+                                       self._own_infos)
             if s.info_topic and info is not None:
-                key = (id(info), s.key)
-                template = self._templates.get(key)
-                if template is None:
-                    template = self._templates[key] = serialize_message(info)
+                # serialised once per CameraInfo object; the object is kept with its bytes,
+                # so a later one can never take its id
+                cached = self._templates.get(s.key)
+                if cached is None or cached[0] is not info:
+                    cached = self._templates[s.key] = (info, serialize_message(info))
                 self._add(s.info_topic, 'sensor_msgs/msg/CameraInfo', s.info_qos,
-                          _stamped(template, stamp), stamp)
-
-    def _own_info(self, intr: Any, frame_id: str) -> CameraInfo:
-        """Return the CameraInfo of an image with intrinsics of its own (one per camera)."""
-        key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, frame_id)
-        info = self._own_infos.get(key)
-        if info is None:
-            info = self._own_infos[key] = camera_info(Calibration.from_intrinsics(intr),
-                                                      frame_id)
-        return info
+                          _stamped(cached[1], stamp), stamp)
 
     # -- the end --------------------------------------------------------------------------
     def _metadata(self) -> Dict[str, Any]:

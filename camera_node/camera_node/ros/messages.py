@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, List
+from typing import Any, Dict, Iterable, List
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import TransformStamped
@@ -29,6 +29,20 @@ def camera_info(cal: Calibration, frame_id: str = '') -> CameraInfo:
     info.k = [float(v) for v in cal.k]
     info.r = [float(v) for v in cal.r]
     info.p = [float(v) for v in cal.p]
+    return info
+
+
+def own_camera_info(intr: Any, frame_id: str, cache: Dict[tuple, CameraInfo]) -> CameraInfo:
+    """Return the CameraInfo of an image with intrinsics of its own (decimated depth).
+
+    Made once per intrinsics and frame and kept in cache (emptied past 8 entries).
+    """
+    key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy, frame_id)
+    info = cache.get(key)
+    if info is None:
+        if len(cache) > 8:
+            cache.clear()
+        info = cache[key] = camera_info(Calibration.from_intrinsics(intr), frame_id)
     return info
 
 

@@ -27,7 +27,7 @@ from ..core.capture import RateMeter
 from ..core.cloud import CloudBuffer, POINT_STEP, ray_table
 from ..core.types import FrameSet
 from ..viam import encoded
-from .messages import camera_info, point_fields
+from .messages import own_camera_info, point_fields
 
 
 def stream_qos() -> QoSProfile:
@@ -86,14 +86,7 @@ class _Stream:
         intr = fs.depth_intrinsics if self.spec.field == 'depth' else None
         if intr is None or self.info is None:
             return self.info
-        key = (intr.width, intr.height, intr.fx, intr.fy, intr.cx, intr.cy)
-        info = self._infos.get(key)
-        if info is None:
-            if len(self._infos) > 8:
-                self._infos.clear()
-            info = self._infos[key] = camera_info(Calibration.from_intrinsics(intr),
-                                                  self.frame_id)
-        return info
+        return own_camera_info(intr, self.frame_id, self._infos)
 
     def source(self, fs: FrameSet) -> Any:
         """Return what the row publishes from fs (its field), or None when fs has none."""
