@@ -33,7 +33,6 @@ from __future__ import annotations
 from array import array
 import json
 import os
-import signal
 import statistics
 import sys
 import threading
@@ -42,9 +41,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-
-def _result(obj: Dict[str, Any]) -> None:
-    print('RESULT ' + json.dumps(obj), flush=True)
+from bench_common import _result, _stop_event   # this folder is on the path
 
 
 def _median_ms(fn: Callable[[], Any], reps: int) -> float:
@@ -56,13 +53,6 @@ def _median_ms(fn: Callable[[], Any], reps: int) -> float:
         fn()
         times.append((time.perf_counter() - t0) * 1000.0)
     return statistics.median(times)
-
-
-def _stop_event() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
 
 
 def _synthetic_frame(width: int, height: int) -> Tuple[Any, Any]:
