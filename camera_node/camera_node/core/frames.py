@@ -108,10 +108,9 @@ def stereo_baseline_m(props: CameraProperties) -> Optional[float]:
     """
     if props.infra1 is None or props.infra2 is None:
         return None
-    to_right = extrinsics_between(props, 'infra1', 'infra2')
-    origin_in_left = -np.asarray(to_right.rotation, float).T @ np.asarray(
-        to_right.translation, float)
-    return float(origin_in_left[0])
+    # infra2's origin (p = 0) in infra1's frame is the translation of infra2 -> infra1
+    return float(np.asarray(extrinsics_between(props, 'infra2', 'infra1').translation,
+                            float)[0])
 
 
 def static_transforms(names: FrameNames, props: CameraProperties, parent_frame: str = '',

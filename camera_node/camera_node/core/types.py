@@ -252,8 +252,9 @@ class FrameSet:
 
     def held(self) -> List[np.ndarray]:
         """Return the arrays this frame set holds (a JPEG's bytes as a uint8 view)."""
-        out = [a for a in (self.__dict__.get('_color'), self.depth, self.aligned_depth,
-                           self.infra1, self.infra2) if isinstance(a, np.ndarray)]
+        arrays = (self.__dict__.get('_color') if f == 'color' else getattr(self, f)
+                  for f in IMAGE_FIELDS)
+        out = [a for a in arrays if isinstance(a, np.ndarray)]
         if self.color_jpeg is not None:
             out.append(np.frombuffer(self.color_jpeg, dtype=np.uint8))
         return out

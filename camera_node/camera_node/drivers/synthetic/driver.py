@@ -343,7 +343,6 @@ class SyntheticDriver(Driver):
 
 
 def _frozen(fs: FrameSet) -> FrameSet:
-    for a in (fs.color, fs.depth, fs.aligned_depth, fs.infra1, fs.infra2):
-        if a is not None:
-            a.flags.writeable = False
+    for a in fs.held():
+        a.flags.writeable = False
     return fs
