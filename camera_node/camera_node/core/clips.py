@@ -91,11 +91,11 @@ class ClipJob:
         # tap first, then snapshot: nothing arriving in between is missed (or doubled)
         self._untap = buffer.tap(self._tapped) if after_s > 0 else (lambda: None)
         span = buffer.span()
-        self._before: List[Entry] = []
+        self._before: Deque[Entry] = collections.deque()
         if span is not None:
             newest = span[1]
             start = span[0] if before_s < 0 else newest - int(before_s * 1e9)
-            self._before = buffer.window(start, newest)
+            self._before = collections.deque(buffer.window(start, newest))
         self.before_count = sum(1 for e in self._before if e.kind == 'frames')
         with self._lock:
             if span is not None:
@@ -148,7 +148,7 @@ class ClipJob:
         first = last = None
         try:
             while self._before:
-                entry = self._before.pop(0)
+                entry = self._before.popleft()     # let go of each one once written
                 self._write(entry)
                 if entry.kind == 'frames':
                     frames += 1
@@ -192,7 +192,7 @@ class ClipJob:
                                % (self.path, type(exc).__name__, exc))
             self.log.error(self.result['error'])
         finally:
-            self._before = []
+            self._before.clear()
             if self.on_done is not None:  # before done is set: a waiter sees it recorded
                 try:
                     self.on_done(dict(self.result))
