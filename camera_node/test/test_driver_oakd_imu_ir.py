@@ -206,7 +206,9 @@ def test_imu_samples_deduplicated_on_the_images_clock():
     assert all(s.y == pytest.approx(0.25) for s in gyro)
     assert all(s.y == pytest.approx(9.81) for s in accel)
     steps = np.diff([s.stamp_ns for s in gyro])
-    assert np.all(np.abs(steps - 2_500_000) < 2000)          # 400 Hz, on one clock
+    # 400 Hz on the device's clock: steps within 20 us (host arrival times would jitter by
+    # hundreds of us; the host-to-system mapping moved a step by up to 1.7 us under load)
+    assert np.all(np.abs(steps - 2_500_000) < 20_000)
     # the same clock as the frames: host steady time mapped to system time
     assert t_open - 50_000_000 < gyro[0].stamp_ns < frames[-1].stamp_ns + 100_000_000
     assert info['imu_sequence_gaps'] == 0 and info['imu_errors'] == 0
